@@ -1,0 +1,230 @@
+"""The ``enertwin`` command line: typer commands that adapt the kg API for people and scripts.
+
+Exit codes: 0 done, 1 unexpected failure, 2 bad input (unknown code, unreadable
+file), 3 store cannot be opened or written, 4 store of another ontology version,
+5 data rejected by shapes (nothing written).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+from pyoxigraph import NamedNode
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from enertwin.api.output import Format, render, rows_of
+from enertwin.kg.errors import EnertwinError, InputError
+from enertwin.kg.importers.simbench import grid_graph, import_simbench, resolve_code, simbench_codes
+from enertwin.kg.queries import load_query
+from enertwin.kg.store import Store
+from enertwin.kg.topology import check_topology
+
+app = typer.Typer(name="enertwin", help="Agentic digital twins of energy portfolios.", no_args_is_help=True)
+import_app = typer.Typer(help="Import data into the store.", no_args_is_help=True)
+costs_app = typer.Typer(help="Show or replace the cost model (graph data).", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(costs_app, name="costs")
+
+out = Console()
+err = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+StoreOption = Annotated[
+    str,
+    typer.Option(
+        "--store",
+        envvar="ENERTWIN_STORE",
+        help="Store directory (embedded, on disk), or http(s):// URL of a SPARQL endpoint (oxigraph serve).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+DEFAULT_STORE = ".enertwin"
+
+
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn enertwin errors into one red message and the error's exit code."""
+
+    @wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except EnertwinError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from exc
+
+    return run
+
+
+@contextmanager
+def opened(location: str | None) -> Iterator[Store]:
+    """Open the store at ``location`` (``None``: in memory) and close it afterwards."""
+    store = Store.open(location)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Callable[[str, float], None]]:
+    """A rich progress bar fed by ``(stage, fraction)`` callbacks; silent when disabled."""
+    if not enabled:
+        yield lambda _stage, _fraction: None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task("starting", total=1.0)
+        yield lambda stage, fraction: bar.update(task, description=stage, completed=fraction)
+
+
+@import_app.command("simbench")
+@reports_errors
+def import_simbench_command(
+    code: Annotated[str | None, typer.Argument(help="SimBench code, e.g. 1-HV-mixed--2-sw (or hv-mixed).")] = None,
+    store: StoreOption = DEFAULT_STORE,
+    list_codes: Annotated[bool, typer.Option("--list", help="List every SimBench code and exit.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Import a SimBench grid: assets, topology, profiles (DuckDB) and their references."""
+    if list_codes:
+        for known in simbench_codes():
+            out.out(known)
+        return
+    if code is None:
+        raise InputError("give a SimBench code (see `enertwin import simbench --list`)")
+    code = resolve_code(code)
+    with opened(store) as target, progress_bar(not as_json and sys.stderr.isatty()) as step:
+        result = import_simbench(target, code, step)
+    summary = {
+        "code": result.code,
+        "graph": result.graph.value,
+        "triples": result.triples,
+        "series": result.series,
+        "counts": result.counts,
+        "seconds": round(result.seconds, 2),
+        "warnings": [w.describe() for w in result.report.warnings],
+    }
+    if as_json:
+        out.print_json(json.dumps(summary))
+        return
+    out.print(f"imported [bold]{code}[/] into {store}: {result.triples:,} triples, {result.series} series, "
+              f"{result.seconds:.1f} s")
+    render(out, ["table", "rows"], [{"table": k, "rows": v} for k, v in result.counts.items()], Format.TABLE)
+
+
+@app.command("query")
+@reports_errors
+def query_command(
+    file: Annotated[Path, typer.Argument(help="A SPARQL SELECT query in a .rq file.")],
+    store: StoreOption = DEFAULT_STORE,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE,
+) -> None:
+    """Run a SPARQL SELECT query against the store."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read the query file {file}: {exc.strerror or exc}") from exc
+    with opened(store) as target:
+        columns, rows = rows_of(target.query(text))
+    render(out, columns, rows, fmt)
+
+
+@app.command("graphs")
+@reports_errors
+def graphs_command(store: StoreOption = DEFAULT_STORE, as_json: JsonOption = False) -> None:
+    """List the named graphs of the store (one per import, cost model, policy set, decision)."""
+    with opened(store) as target:
+        live = target.live()
+    rows = [{"graph": g.value, "version": v.value} for g, v in sorted(live.items(), key=lambda x: x[0].value)]
+    render(out, ["graph", "version"], rows, Format.JSON if as_json else Format.TABLE)
+
+
+@app.command("validate")
+@reports_errors
+def validate_command(
+    store: StoreOption = DEFAULT_STORE,
+    code: Annotated[str | None, typer.Option("--code", help="Only this imported SimBench grid.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the topology checks (islands, unsupplied buses, assets behind open switches)."""
+    grid = NamedNode(grid_graph(resolve_code(code)).value.replace("/graph/", "/id/")) if code else None
+    with opened(store) as target:
+        found = check_topology(target, grid)
+    rows = [{"severity": v.severity.value, "focus": v.focus, "check": v.shape, "message": v.message} for v in found]
+    render(out, ["severity", "focus", "check", "message"], rows, Format.JSON if as_json else Format.TABLE)
+    if not as_json:
+        out.print(f"{len(found)} finding(s)")
+
+
+@costs_app.command("load")
+@reports_errors
+def costs_load_command(
+    file: Annotated[Path, typer.Argument(help="Turtle file with et:CostModel, et:CostEntry and et:FuelType.")],
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Replace the cost model by your own Turtle (validated; rejected whole on any violation)."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the cost model file {file}: {exc.strerror or exc}") from exc
+    with opened(store) as target:
+        report = target.load_cost_model(data)
+    out.print(f"cost model replaced: {report.triples} triples")
+
+
+@costs_app.command("show")
+@reports_errors
+def costs_show_command(store: StoreOption = DEFAULT_STORE, as_json: JsonOption = False) -> None:
+    """Show the cost table as it is in the graph."""
+    with opened(store) as target:
+        columns, rows = rows_of(target.query(load_query("enertwin.kg", "cost_table.rq")))
+    render(out, columns, rows, Format.JSON if as_json else Format.TABLE, title="Cost table (graph data)")
+
+
+@app.command("demo")
+@reports_errors
+def demo_command(
+    store: Annotated[str | None, typer.Option("--store", help="Store to use (default: a fresh one in memory).")] = None,
+    code: Annotated[str, typer.Option("--code", help="SimBench code to import.")] = "1-HV-mixed--2-sw",
+) -> None:
+    """Import a SimBench grid into a fresh embedded store and summarise the portfolio from SPARQL."""
+    code = resolve_code(code)
+    with opened(store) as target:
+        with progress_bar(sys.stderr.isatty()) as step:
+            result = import_simbench(target, code, step)
+        out.print(f"[bold]enertwin demo[/]: imported {code} ({result.triples:,} triples, "
+                  f"{result.series} profiles in DuckDB) in {result.seconds:.1f} s; every write validated by SHACL.")
+        grid = NamedNode(grid_graph(code).value.replace("/graph/", "/id/"))
+        for name, title in (
+            ("portfolio_summary.rq", "Portfolio by kind"),
+            ("thermal_by_fuel.rq", "Thermal units by fuel (costs from the graph)"),
+            ("topology_summary.rq", "Topology"),
+        ):
+            columns, rows = rows_of(target.query(load_query("enertwin.kg", name), {"grid": grid}))
+            if not rows:
+                out.print(f"{title}: none in this grid")
+                continue
+            render(out, [c for c in columns if c != "grid"], rows, Format.TABLE, title=title)
+        findings = check_topology(target, grid)
+        out.print(f"topology checks: {len(findings)} finding(s)")
+        for finding in findings[:10]:
+            out.print(f"  {finding.describe()}")
+
+
+def main() -> None:
+    """Entry point for ``python -m enertwin.api.cli``."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

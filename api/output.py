@@ -1,0 +1,72 @@
+"""Render SPARQL results for people (rich tables) and for programs (JSON, CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from enum import Enum
+
+from pyoxigraph import Literal, QuerySolutions
+from rich.console import Console
+from rich.table import Table
+
+
+class Format(str, Enum):
+    """Output formats of ``enertwin query`` and friends."""
+
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+def plain(term: object) -> object:
+    """A Python value for an RDF term: numbers stay numbers, IRIs and strings become text."""
+    if term is None:
+        return None
+    if isinstance(term, Literal):
+        kind = term.datatype.value.rsplit("#", 1)[-1]
+        if kind in ("integer", "int", "long"):
+            return int(term.value)
+        if kind in ("double", "decimal", "float"):
+            return float(term.value)
+        if kind == "boolean":
+            return term.value == "true"
+        return term.value
+    return getattr(term, "value", str(term))
+
+
+def rows_of(solutions: QuerySolutions) -> tuple[list[str], list[dict[str, object]]]:
+    """Column names and rows of plain values."""
+    columns = [v.value for v in solutions.variables]
+    rows = [{c: plain(s[c]) for c in columns} for s in solutions]
+    return columns, rows
+
+
+def render(console: Console, columns: list[str], rows: Iterable[dict[str, object]], fmt: Format, title: str = "") -> None:
+    """Print rows in ``fmt``."""
+    rows = list(rows)
+    if fmt is Format.JSON:
+        console.print_json(json.dumps(rows))
+    elif fmt is Format.CSV:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        console.out(buffer.getvalue(), end="")
+    else:
+        table = Table(title=title or None)
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*(_cell(row.get(c)) for c in columns))
+        console.print(table)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)

@@ -1,0 +1,97 @@
+"""pyoxigraph in this process: in memory, or on disk at a path (RocksDB)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from itertools import islice
+from pathlib import Path
+from typing import Literal as Position
+
+from pyoxigraph import NamedNode, Quad, QuerySolutions, RdfFormat, Store, Variable
+
+from enertwin.kg.backend import BATCH
+from enertwin.kg.errors import StoreError
+from enertwin.kg.queries import TERM_TYPES, Bindings, inline_bindings, load_query
+
+
+class EmbeddedBackend:
+    """A pyoxigraph ``Store``; ``path=None`` keeps everything in memory."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        """Open or create the store; a path that cannot hold a store is a :class:`StoreError`."""
+        try:
+            self._store = Store(str(path)) if path is not None else Store()
+        except OSError as exc:
+            raise StoreError(f"cannot open the graph store at {path}: {exc}") from exc
+        self.path = path
+
+    def _query(self, query: str, bindings: Bindings | None, graphs: Sequence[NamedNode] | None) -> object:
+        single = {k: v for k, v in (bindings or {}).items() if isinstance(v, TERM_TYPES)}
+        multi = {k: v for k, v in (bindings or {}).items() if k not in single}
+        dataset: dict[str, object] = (
+            {"use_default_graph_as_union": True}
+            if graphs is None
+            else {"default_graph": list(graphs), "named_graphs": list(graphs)}
+        )
+        return self._store.query(
+            inline_bindings(query, multi),
+            substitutions={Variable(k): v for k, v in single.items()},
+            **dataset,  # type: ignore[arg-type]
+        )
+
+    def select(
+        self, query: str, bindings: Bindings | None = None, graphs: Sequence[NamedNode] | None = None
+    ) -> QuerySolutions:
+        """Run a SELECT over ``graphs`` (``None``: the union of all graphs)."""
+        result = self._query(query, bindings, graphs)
+        assert isinstance(result, QuerySolutions)
+        return result
+
+    def ask(self, query: str, bindings: Bindings | None = None, graphs: Sequence[NamedNode] | None = None) -> bool:
+        """Run an ASK over ``graphs`` (``None``: all)."""
+        return bool(self._query(query, bindings, graphs))
+
+    def quads_with(
+        self, nodes: Sequence[NamedNode], position: Position["s", "o"], graphs: Sequence[NamedNode]
+    ) -> Iterator[Quad]:
+        """Quads of ``graphs`` whose subject or object is one of ``nodes`` (batched VALUES joins)."""
+        if not graphs:
+            return
+        query = load_query("enertwin.kg", "quads_matching.rq")
+        it = iter(nodes)
+        while batch := list(islice(it, BATCH)):
+            for row in self.select(query, {position: batch}, graphs):
+                yield Quad(row["s"], row["p"], row["o"], row["g"])  # type: ignore[arg-type]
+
+    def named_graphs(self) -> list[NamedNode]:
+        """Every named graph that holds quads."""
+        return sorted((g for g in self._store.named_graphs() if isinstance(g, NamedNode)), key=lambda g: g.value)
+
+    def load_graph(self, graph: NamedNode, data: bytes | Path, fmt: RdfFormat) -> None:
+        """Bulk-load into ``graph`` (not atomic: the store keeps the graph unread until it is complete)."""
+        try:
+            if isinstance(data, Path):
+                self._store.bulk_load(path=str(data), format=fmt, to_graph=graph)
+            else:
+                self._store.bulk_load(data, format=fmt, to_graph=graph)
+        except (OSError, SyntaxError) as exc:
+            self.drop_graph(graph)
+            raise StoreError(f"cannot load graph {graph}: {exc}") from exc
+
+    def update(self, update: str) -> None:
+        """Run a SPARQL update in one transaction."""
+        self._store.update(update)
+
+    def drop_graph(self, graph: NamedNode) -> None:
+        """Remove ``graph`` and its quads."""
+        self._store.remove_graph(graph)
+
+    def dump_nquads(self) -> bytes:
+        """All quads as N-Quads."""
+        return self._store.dump(format=RdfFormat.N_QUADS) or b""
+
+    def close(self) -> None:
+        """Flush to disk (no-op in memory)."""
+        if self.path is not None:
+            self._store.flush()
+        del self._store

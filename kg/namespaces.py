@@ -1,0 +1,137 @@
+"""Every IRI enertwin uses, defined once.
+
+Other modules import terms from here instead of writing IRI strings, so that a
+renamed term changes in one place (the habit of pySHACL's ``consts.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pyoxigraph import NamedNode
+
+ONTOLOGY_VERSION: Final = "0.1.0"
+
+ET_BASE: Final = "https://w3id.org/enertwin/ontology#"
+ONTOLOGY_IRI: Final = NamedNode("https://w3id.org/enertwin/ontology")
+ONTOLOGY_VERSION_IRI: Final = NamedNode(f"https://w3id.org/enertwin/ontology/{ONTOLOGY_VERSION}")
+ID_BASE: Final = "https://w3id.org/enertwin/id/"
+GRAPH_BASE: Final = "https://w3id.org/enertwin/graph/"
+UNIT_BASE: Final = "https://w3id.org/enertwin/unit/"
+
+RDF_BASE: Final = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS_BASE: Final = "http://www.w3.org/2000/01/rdf-schema#"
+OWL_BASE: Final = "http://www.w3.org/2002/07/owl#"
+XSD_BASE: Final = "http://www.w3.org/2001/XMLSchema#"
+SH_BASE: Final = "http://www.w3.org/ns/shacl#"
+PROV_BASE: Final = "http://www.w3.org/ns/prov#"
+SOSA_BASE: Final = "http://www.w3.org/ns/sosa/"
+QUDT_BASE: Final = "http://qudt.org/schema/qudt/"
+QUDT_UNIT_BASE: Final = "http://qudt.org/vocab/unit/"
+
+PREFIXES: Final = {
+    "et": ET_BASE,
+    "etid": ID_BASE,
+    "etg": GRAPH_BASE,
+    "etunit": UNIT_BASE,
+    "rdf": RDF_BASE,
+    "rdfs": RDFS_BASE,
+    "owl": OWL_BASE,
+    "xsd": XSD_BASE,
+    "sh": SH_BASE,
+    "prov": PROV_BASE,
+    "sosa": SOSA_BASE,
+    "qudt": QUDT_BASE,
+    "unit": QUDT_UNIT_BASE,
+}
+
+
+def et(local: str) -> NamedNode:
+    """Return the ontology term ``et:local``."""
+    return NamedNode(ET_BASE + local)
+
+
+RDF_TYPE: Final = NamedNode(RDF_BASE + "type")
+RDFS_LABEL: Final = NamedNode(RDFS_BASE + "label")
+RDFS_SUBCLASS_OF: Final = NamedNode(RDFS_BASE + "subClassOf")
+OWL_VERSION_IRI: Final = NamedNode(OWL_BASE + "versionIRI")
+XSD_DOUBLE: Final = NamedNode(XSD_BASE + "double")
+XSD_INTEGER: Final = NamedNode(XSD_BASE + "integer")
+XSD_BOOLEAN: Final = NamedNode(XSD_BASE + "boolean")
+XSD_STRING: Final = NamedNode(XSD_BASE + "string")
+XSD_DATETIME: Final = NamedNode(XSD_BASE + "dateTime")
+XSD_DURATION: Final = NamedNode(XSD_BASE + "duration")
+PROV_WAS_GENERATED_BY: Final = NamedNode(PROV_BASE + "wasGeneratedBy")
+PROV_STARTED_AT: Final = NamedNode(PROV_BASE + "startedAtTime")
+PROV_ENDED_AT: Final = NamedNode(PROV_BASE + "endedAtTime")
+PROV_USED: Final = NamedNode(PROV_BASE + "used")
+
+# Classes
+ASSET: Final = et("Asset")
+THERMAL_UNIT: Final = et("ThermalUnit")
+RENEWABLE_UNIT: Final = et("RenewableUnit")
+STORAGE: Final = et("Storage")
+LOAD: Final = et("Load")
+EXTERNAL_GRID: Final = et("ExternalGrid")
+BUS: Final = et("Bus")
+LINE: Final = et("Line")
+TRANSFORMER: Final = et("Transformer")
+SWITCH: Final = et("Switch")
+GRID: Final = et("Grid")
+METER: Final = et("Meter")
+FUEL_TYPE: Final = et("FuelType")
+MARKET: Final = et("Market")
+COST_MODEL: Final = et("CostModel")
+COST_ENTRY: Final = et("CostEntry")
+TIME_SERIES: Final = et("TimeSeries")
+PROFILE: Final = et("Profile")
+IMPORT_ACTIVITY: Final = et("Import")
+STORE_METADATA: Final = et("StoreMetadata")
+
+# Object properties
+AT_BUS: Final = et("atBus")
+FROM_BUS: Final = et("fromBus")
+TO_BUS: Final = et("toBus")
+HV_BUS: Final = et("hvBus")
+LV_BUS: Final = et("lvBus")
+SWITCH_BUS: Final = et("switchBus")
+SWITCHED_ELEMENT: Final = et("switchedElement")
+IN_GRID: Final = et("inGrid")
+HAS_FUEL_TYPE: Final = et("hasFuelType")
+HAS_PROFILE: Final = et("hasProfile")
+TRADES_ON: Final = et("tradesOn")
+MEASURES: Final = et("measures")
+HAS_UNIT: Final = et("hasUnit")
+
+# Datatype properties (quantities carry their unit on the property: et:unitOfMeasure)
+SOURCE_NAME: Final = et("sourceName")
+SOURCE_TYPE: Final = et("sourceType")
+SOURCE_CODE: Final = et("sourceCode")
+TECHNOLOGY: Final = et("technology")
+FUEL_CODE: Final = et("fuelCode")
+IN_SERVICE: Final = et("inService")
+IS_CLOSED: Final = et("isClosed")
+VOLTAGE_LEVEL: Final = et("voltageLevel")
+SUBNET: Final = et("subnet")
+NOMINAL_VOLTAGE: Final = et("nominalVoltage")
+ACTIVE_POWER: Final = et("activePower")
+MIN_ACTIVE_POWER: Final = et("minActivePower")
+MAX_ACTIVE_POWER: Final = et("maxActivePower")
+RATED_APPARENT_POWER: Final = et("ratedApparentPower")
+ENERGY_CAPACITY: Final = et("energyCapacity")
+MIN_ENERGY: Final = et("minEnergy")
+ROUND_TRIP_EFFICIENCY: Final = et("roundTripEfficiency")
+SELF_DISCHARGE: Final = et("selfDischargePercentPerDay")
+LENGTH: Final = et("length")
+RESISTANCE_PER_KM: Final = et("resistancePerKm")
+REACTANCE_PER_KM: Final = et("reactancePerKm")
+MAX_CURRENT: Final = et("maxCurrent")
+MEASURED_VARIABLE: Final = et("measuredVariable")
+SERIES_KEY: Final = et("seriesKey")
+STORED_IN: Final = et("storedIn")
+RESOLUTION: Final = et("resolution")
+START_TIME: Final = et("startTime")
+STEP_COUNT: Final = et("stepCount")
+SOURCE: Final = et("source")
+ONTOLOGY_VERSION_PROP: Final = et("ontologyVersion")
+CURRENT_VERSION: Final = et("currentVersion")

@@ -1,0 +1,131 @@
+"""Time series in an embedded DuckDB file beside the graph store.
+
+The graph holds each series' IRI, unit, resolution, source and key; the values
+live here, one row per (series key, step), so that reading a slice is one
+indexed range scan that returns numpy arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from enertwin.kg.errors import InputError, StoreError
+
+BACKEND_NAME = "duckdb"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS series_values (
+    series_key VARCHAR NOT NULL,
+    step INTEGER NOT NULL,
+    value DOUBLE NOT NULL
+)
+"""
+
+
+class SeriesStore:
+    """Values of time series, keyed by the ``et:seriesKey`` the graph records."""
+
+    def __init__(self, path: Path | None) -> None:
+        """Open (or create) the DuckDB file at ``path``; ``None`` keeps it in memory."""
+        try:
+            self._db = duckdb.connect(str(path) if path is not None else ":memory:")
+            self._db.execute(_SCHEMA)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open the series database {path}: {exc}") from exc
+        self.path = path
+
+    def close(self) -> None:
+        """Close the DuckDB connection."""
+        self._db.close()
+
+    def replace(self, frame: pd.DataFrame, prefix: str) -> int:
+        """Replace every series whose key starts with ``prefix`` by the columns of ``frame``.
+
+        Each column of ``frame`` is one series, its key is the column name; rows are
+        steps from 0. Done in one transaction: all or nothing. Returns the values written.
+        """
+        bad = [c for c in frame.columns if not str(c).startswith(prefix)]
+        if bad:
+            raise InputError(f"series keys {bad[:3]} do not start with the prefix {prefix!r}")
+        long = (
+            frame.reset_index(drop=True)
+            .rename_axis("step")
+            .reset_index()
+            .melt(id_vars="step", var_name="series_key", value_name="value")
+            .dropna(subset=["value"])
+        )
+        long = long[["series_key", "step", "value"]]
+        self._db.execute("BEGIN TRANSACTION")
+        try:
+            self._db.execute("DELETE FROM series_values WHERE starts_with(series_key, ?)", [prefix])
+            self._db.register("incoming_series", long)
+            self._db.execute("INSERT INTO series_values SELECT * FROM incoming_series")
+            self._db.unregister("incoming_series")
+            self._db.execute("COMMIT")
+        except duckdb.Error as exc:
+            self._db.execute("ROLLBACK")
+            raise StoreError(f"cannot write series {prefix!r}: {exc}") from exc
+        return len(long)
+
+    def delete(self, prefix: str) -> None:
+        """Remove every series whose key starts with ``prefix``."""
+        self._db.execute("DELETE FROM series_values WHERE starts_with(series_key, ?)", [prefix])
+
+    def read(self, key: str, start: int = 0, count: int | None = None) -> np.ndarray:
+        """Values of series ``key`` for steps ``start`` … ``start + count - 1`` as a float array."""
+        stop = np.iinfo(np.int32).max if count is None else start + count
+        rows = self._db.execute(
+            "SELECT value FROM series_values WHERE series_key = ? AND step >= ? AND step < ? ORDER BY step",
+            [key, start, stop],
+        ).fetchnumpy()
+        values = np.asarray(rows["value"], dtype=float)
+        if values.size == 0 and not self.has(key):
+            raise InputError(f"no time series with key {key!r} in {self._where()}")
+        return values
+
+    def read_many(self, keys: Iterable[str], start: int = 0, count: int | None = None) -> dict[str, np.ndarray]:
+        """Like :meth:`read` for several keys at once (one query)."""
+        wanted = sorted(set(keys))
+        stop = np.iinfo(np.int32).max if count is None else start + count
+        frame = self._db.execute(
+            "SELECT series_key, step, value FROM series_values "
+            "WHERE series_key IN (SELECT unnest(?)) AND step >= ? AND step < ? ORDER BY series_key, step",
+            [wanted, start, stop],
+        ).df()
+        found = {key: group["value"].to_numpy(dtype=float) for key, group in frame.groupby("series_key")}
+        missing = [k for k in wanted if k not in found]
+        if missing:
+            raise InputError(f"no time series with key(s) {missing[:5]} in {self._where()}")
+        return found
+
+    def has(self, key: str) -> bool:
+        """Whether any value is stored under ``key``."""
+        row = self._db.execute("SELECT 1 FROM series_values WHERE series_key = ? LIMIT 1", [key]).fetchone()
+        return row is not None
+
+    def missing(self, keys: Iterable[str]) -> list[str]:
+        """The keys among ``keys`` that have no stored values."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return []
+        present = {
+            row[0]
+            for row in self._db.execute(
+                "SELECT DISTINCT series_key FROM series_values WHERE series_key IN (SELECT unnest(?))",
+                [wanted],
+            ).fetchall()
+        }
+        return [k for k in wanted if k not in present]
+
+    def count(self) -> int:
+        """Number of stored values."""
+        row = self._db.execute("SELECT count(*) FROM series_values").fetchone()
+        return int(row[0]) if row else 0
+
+    def _where(self) -> str:
+        return str(self.path) if self.path is not None else "the in-memory series store"

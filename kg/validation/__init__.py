@@ -1,0 +1,1 @@
+"""Validation of graph data: SHACL shapes compiled to SPARQL."""

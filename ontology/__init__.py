@@ -1,0 +1,1 @@
+"""Turtle files shipped as package data."""

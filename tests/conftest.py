@@ -1,0 +1,75 @@
+"""Shared fixtures: a store on each of the three backends, started and stopped by the tests."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from enertwin.kg.store import Store
+
+DATA = Path(__file__).parent / "data"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `oxigraph serve` on a free loopback port, for the remote backend."""
+    beside_python = Path(sys.executable).parent / "oxigraph"
+    binary = str(beside_python) if beside_python.exists() else shutil.which("oxigraph")
+    if binary is None:
+        pytest.fail("the `oxigraph` server (PyPI package oxigraph) is not installed")
+    port = _free_port()
+    location = tmp_path_factory.mktemp("oxigraph-server")
+    process = subprocess.Popen(
+        [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/query", params={"query": "ASK {}"}, timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"oxigraph serve did not start: {process.stderr.read() if process.stderr else ''}")
+        time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def _clear_remote(url: str) -> None:
+    response = httpx.post(f"{url}/update", data={"update": "DROP ALL"}, timeout=30)
+    response.raise_for_status()
+
+
+@pytest.fixture(params=["memory", "disk", "remote"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh, empty store on each backend; the same tests run on all three."""
+    if request.param == "memory":
+        opened = Store.open(None)
+    elif request.param == "disk":
+        opened = Store.open(tmp_path / "store")
+    else:
+        url = request.getfixturevalue("oxigraph_server")
+        _clear_remote(url)
+        opened = Store.open(url)
+    yield opened
+    opened.close()
