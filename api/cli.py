@@ -117,8 +117,10 @@ def import_simbench_command(
     if as_json:
         out.print_json(json.dumps(summary))
         return
-    out.print(f"imported [bold]{code}[/] into {store}: {result.triples:,} triples, {result.series} series, "
-              f"{result.seconds:.1f} s")
+    out.print(
+        f"imported [bold]{code}[/] into {store}: {result.triples:,} triples, {result.series} series, "
+        f"{result.seconds:.1f} s"
+    )
     render(out, ["table", "rows"], [{"table": k, "rows": v} for k, v in result.counts.items()], Format.TABLE)
 
 
@@ -202,8 +204,10 @@ def demo_command(
     with opened(store) as target:
         with progress_bar(sys.stderr.isatty()) as step:
             result = import_simbench(target, code, step)
-        out.print(f"[bold]enertwin demo[/]: imported {code} ({result.triples:,} triples, "
-                  f"{result.series} profiles in DuckDB) in {result.seconds:.1f} s; every write validated by SHACL.")
+        out.print(
+            f"[bold]enertwin demo[/]: imported {code} ({result.triples:,} triples, "
+            f"{result.series} profiles in DuckDB) in {result.seconds:.1f} s; every write validated by SHACL."
+        )
         grid = NamedNode(grid_graph(code).value.replace("/graph/", "/id/"))
         for name, title in (
             ("portfolio_summary.rq", "Portfolio by kind"),

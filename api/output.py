@@ -44,7 +44,9 @@ def rows_of(solutions: QuerySolutions) -> tuple[list[str], list[dict[str, object
     return columns, rows
 
 
-def render(console: Console, columns: list[str], rows: Iterable[dict[str, object]], fmt: Format, title: str = "") -> None:
+def render(
+    console: Console, columns: list[str], rows: Iterable[dict[str, object]], fmt: Format, title: str = ""
+) -> None:
     """Print rows in ``fmt``."""
     rows = list(rows)
     if fmt is Format.JSON:

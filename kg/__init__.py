@@ -1,0 +1,1 @@
+"""Knowledge graph: store, queries, validation, importers."""

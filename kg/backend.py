@@ -32,7 +32,9 @@ class GraphBackend(Protocol):
         """Run an ASK over ``graphs`` (``None``: all)."""
         ...
 
-    def quads_with(self, nodes: Sequence[NamedNode], position: Position["s", "o"], graphs: Sequence[NamedNode]) -> Iterator[Quad]:
+    def quads_with(
+        self, nodes: Sequence[NamedNode], position: Position["s", "o"], graphs: Sequence[NamedNode]
+    ) -> Iterator[Quad]:
         """Quads of ``graphs`` whose subject (``"s"``) or object (``"o"``) is one of ``nodes``."""
         ...
 

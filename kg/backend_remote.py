@@ -94,7 +94,9 @@ class RemoteBackend:
         )
         if response.status_code not in (200, 201, 204):
             self.drop_graph(graph)
-            raise StoreError(f"{self.url} refused to load graph {graph} ({response.status_code}): {response.text[:300]}")
+            raise StoreError(
+                f"{self.url} refused to load graph {graph} ({response.status_code}): {response.text[:300]}"
+            )
 
     def update(self, update: str) -> None:
         """One SPARQL update request (the server runs it in one transaction)."""
@@ -116,4 +118,3 @@ class RemoteBackend:
     def close(self) -> None:
         """Close the HTTP client."""
         self._http.close()
-

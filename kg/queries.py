@@ -10,7 +10,6 @@ caller binds (pyoxigraph's substitutions require it).
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from importlib.resources import files
@@ -47,8 +46,7 @@ def inline_bindings(query: str, bindings: Bindings) -> str:
     if not bindings:
         return query
     blocks = " ".join(
-        values_block(name, [value] if isinstance(value, TERM_TYPES) else value)
-        for name, value in bindings.items()
+        values_block(name, [value] if isinstance(value, TERM_TYPES) else value) for name, value in bindings.items()
     )
     position = _outer_where_brace(query)
     return f"{query[: position + 1]} {blocks} {query[position + 1 :]}"

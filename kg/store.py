@@ -86,9 +86,7 @@ class Store:
         """Use as a context manager that closes the store."""
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
         """Close on leaving the ``with`` block."""
         self.close()
 
@@ -209,8 +207,7 @@ class Store:
         removed = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in delta.remove)
         added = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in delta.add)
         self.backend.update(
-            f"{link} DELETE DATA {{ GRAPH {target} {{ {removed} }} }} ; "
-            f"INSERT DATA {{ GRAPH {target} {{ {added} }} }}"
+            f"{link} DELETE DATA {{ GRAPH {target} {{ {removed} }} }} ; INSERT DATA {{ GRAPH {target} {{ {added} }} }}"
         )
         return WriteReport(graph, self._count(target), _warnings(violations))
 

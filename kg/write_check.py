@@ -2,7 +2,8 @@
 
 The shapes are evaluated on a scratch in-memory store that holds only what the
 write touches, in the state the write would leave it: the nodes it adds, removes
-or changes, the nodes that point at them, and the nodes one hop further. Violations are kept only for the nodes the write can have changed, so a
+or changes, the nodes that point at them, and the nodes one hop further.
+Violations are kept only for the nodes the write can have changed, so a
 one-asset change in a store of millions of triples validates in milliseconds.
 """
 
@@ -12,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyoxigraph import NamedNode, Quad, RdfFormat, Store
+from pyoxigraph import NamedNode, Quad, QuerySolutions, RdfFormat, Store
 
 from enertwin.kg import namespaces as ns
 from enertwin.kg.backend import GraphBackend
@@ -112,7 +113,9 @@ def _parse_into(scratch: Store, delta: Delta) -> None:
         raise InputError(f"the data for <{delta.graph.value}> is not valid {delta.fmt}: {exc}") from exc
 
 
-def _series_violations(scratch: Store, series: SeriesStore, pending: frozenset[str], focus: set[str]) -> list[Violation]:
+def _series_violations(
+    scratch: Store, series: SeriesStore, pending: frozenset[str], focus: set[str]
+) -> list[Violation]:
     """Series the graph describes as stored in DuckDB whose values are not there."""
     rows = scratch.query(load_query("enertwin.kg", "series_references.rq"), use_default_graph_as_union=True)
     keys = {r["series"].value: r["key"].value for r in rows if r["series"].value in focus}  # type: ignore[union-attr]
@@ -133,6 +136,7 @@ def _series_violations(scratch: Store, series: SeriesStore, pending: frozenset[s
 
 def _nodes(store: Store, query: str) -> set[NamedNode]:
     rows = store.query(load_query("enertwin.kg", query), use_default_graph_as_union=True)
+    assert isinstance(rows, QuerySolutions)
     return {r["n"] for r in rows if isinstance(r["n"], NamedNode)}  # type: ignore[misc]
 
 

@@ -7,10 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from enertwin.kg import namespaces as ns
 from pyoxigraph import NamedNode
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
+
+from enertwin.kg import namespaces as ns
 
 ET = ns.ET_BASE
 ONTOLOGY_IRI = URIRef(ns.ONTOLOGY_IRI.value)

@@ -98,7 +98,7 @@ def import_simbench(store: Store, code: str, progress: Progress | None = None) -
     step("building triples", 0.35)
     base = f"{ns.ID_BASE}simbench/{quote(code, safe='')}/"
     profiles = _profile_frame(net, code)
-    counts = {m.table: len(net[m.table]) for m in TABLES}
+    counts = {m.table: len(net[m.table]) for m in TABLES}  # type: ignore[index]
     with tempfile.TemporaryDirectory(prefix="enertwin-import-") as tmp:
         path = Path(tmp) / "grid.nt"
         _write_triples(path, net, code, base, profiles)
@@ -161,8 +161,9 @@ def _typed(values: pd.Series, datatype: NamedNode) -> pd.Series:
     return '"' + values + '"^^' + str(datatype)
 
 
-def _objects(kind: Kind, values: pd.Series, iris: dict[str, pd.Series], base: str, suffix: str,
-             profile_table: str | None) -> pd.Series:
+def _objects(
+    kind: Kind, values: pd.Series, iris: dict[str, pd.Series], base: str, suffix: str, profile_table: str | None
+) -> pd.Series:
     """N-Triples objects for one column (missing values already dropped)."""
     if values.empty:
         return pd.Series([], dtype=object)

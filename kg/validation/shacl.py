@@ -46,8 +46,6 @@ from dataclasses import dataclass, replace
 from functools import cache
 from importlib.resources import files
 
-from enertwin.kg import namespaces as ns
-from enertwin.kg.violation import Severity, Violation
 from pyoxigraph import (
     BlankNode,
     Literal,
@@ -59,6 +57,9 @@ from pyoxigraph import (
     Triple,
     Variable,
 )
+
+from enertwin.kg import namespaces as ns
+from enertwin.kg.violation import Severity, Violation
 
 Term = NamedNode | BlankNode | Literal | Triple
 Node = NamedNode | BlankNode

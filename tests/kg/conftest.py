@@ -6,9 +6,10 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
-from enertwin.kg.validation.shacl import ShapeValidator
 from pyoxigraph import RdfFormat, Store
 from rdflib import Graph
+
+from enertwin.kg.validation.shacl import ShapeValidator
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 GOOD_PORTFOLIO = DATA / "good_portfolio.ttl"

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pyshacl
 import pytest
+from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, RdfFormat, Store, Triple, serialize
+from rdflib import RDF, RDFS, SH, BNode, Graph, Literal, URIRef
+
 from enertwin.kg import namespaces as ns
 from enertwin.kg.validation.shacl import ShapeValidator, UnsupportedShapeError
 from enertwin.kg.violation import Severity, Violation
-from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, RdfFormat, Store, Triple, serialize
-from rdflib import RDF, RDFS, SH, BNode, Graph, Literal, URIRef
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 CASES_DIR = DATA / "shapes"

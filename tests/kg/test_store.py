@@ -168,7 +168,9 @@ def test_removing_a_bus_breaks_the_assets_that_stand_on_it(store: Store) -> None
 
 def test_dropping_the_cost_model_that_units_need_is_rejected(store: Store) -> None:
     _with_series(store)
-    uses_reference_fuel = _portfolio().replace(b"et:hasFuelType etid:test\\/fuel-gas", b"et:hasFuelType etid:fuel\\/gas")
+    uses_reference_fuel = _portfolio().replace(
+        b"et:hasFuelType etid:test\\/fuel-gas", b"et:hasFuelType etid:fuel\\/gas"
+    )
     store.replace_graph(PORTFOLIO, uses_reference_fuel)
     before = store.canonical_dump()
     with pytest.raises(ValidationError):

@@ -6,6 +6,8 @@ import time
 from dataclasses import replace
 
 import pytest
+from pyoxigraph import NamedNode, RdfFormat, Store
+
 from enertwin.kg.namespaces import ET_BASE, GRAPH_BASE, ID_BASE
 from enertwin.kg.topology import (
     ISLAND_CHECK,
@@ -21,7 +23,6 @@ from enertwin.kg.topology import (
     read_topology,
 )
 from enertwin.kg.violation import Severity, Violation
-from pyoxigraph import NamedNode, RdfFormat, Store
 
 PREFIXES = f"""\
 @prefix et: <{ET_BASE}> .

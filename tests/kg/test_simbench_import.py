@@ -1,0 +1,101 @@
+"""SimBench import: counts as SimBench reports them, profiles in DuckDB, idempotence, bad codes."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pytest
+import simbench
+
+from enertwin.kg.errors import InputError
+from enertwin.kg.importers.simbench import grid_graph, grid_node, import_simbench, resolve_code, series_prefix
+from enertwin.kg.importers.simbench_mapping import TABLES
+from enertwin.kg.store import Store
+
+COUNT_BY_CLASS = """
+PREFIX et: <https://w3id.org/enertwin/ontology#>
+SELECT ?grid ?class (COUNT(?x) AS ?n) WHERE { ?x a ?class ; et:inGrid ?grid . }
+GROUP BY ?grid ?class
+"""
+PROFILE_OF = """
+PREFIX et: <https://w3id.org/enertwin/ontology#>
+SELECT ?asset ?key WHERE { ?asset et:sourceName ?name ; et:hasProfile ?series . ?series et:seriesKey ?key . }
+"""
+
+
+@cache
+def _net(code: str) -> object:
+    return simbench.get_simbench_net(code)
+
+
+def _counts(store: Store, code: str) -> dict[str, int]:
+    rows = store.query(COUNT_BY_CLASS, {"grid": grid_node(code)})
+    by_class = {r["class"].value: int(r["n"].value) for r in rows}  # type: ignore[union-attr]
+    return {m.table: by_class.get(m.cls.value, 0) for m in TABLES}
+
+
+@pytest.mark.parametrize("code", ["1-HV-mixed--2-sw", "1-EHV-mixed--2-sw"])
+def test_import_gives_the_counts_simbench_reports(code: str) -> None:
+    with Store.open(None) as store:
+        result = import_simbench(store, code)
+        expected = {m.table: len(_net(code)[m.table]) for m in TABLES}  # type: ignore[index]
+        assert result.counts == expected
+        assert _counts(store, code) == expected
+
+
+def test_two_grids_live_side_by_side(tmp_path) -> None:
+    with Store.open(tmp_path / "store") as store:
+        import_simbench(store, "hv-mixed")
+        import_simbench(store, "1-MV-rural--2-sw")
+        assert {grid_graph("1-HV-mixed--2-sw"), grid_graph("1-MV-rural--2-sw")} <= set(store.graphs())
+        for code in ("1-HV-mixed--2-sw", "1-MV-rural--2-sw"):
+            expected = {m.table: len(_net(code)[m.table]) for m in TABLES}  # type: ignore[index]
+            assert _counts(store, code) == expected
+
+
+def test_reimport_leaves_one_copy(tmp_path) -> None:
+    with Store.open(tmp_path / "store") as store:
+        first = import_simbench(store, "1-HV-mixed--2-sw")
+        values = store.series.count()
+        second = import_simbench(store, "1-HV-mixed--2-sw")
+        assert second.triples == first.triples
+        assert store.series.count() == values
+        assert _counts(store, "1-HV-mixed--2-sw")["load"] == len(_net("1-HV-mixed--2-sw").load)  # type: ignore[attr-defined]
+
+
+def test_load_profile_reads_back_as_simbench_has_it() -> None:
+    code = "1-HV-mixed--2-sw"
+    net = _net(code)
+    with Store.open(None) as store:
+        import_simbench(store, code)
+        load = net.load.iloc[0]  # type: ignore[attr-defined]
+        suffix = "/load/" + load["name"].replace(" ", "%20")
+        [row] = [r for r in store.query(PROFILE_OF) if r["asset"].value.endswith(suffix)]  # type: ignore[union-attr]
+        key = row["key"].value  # type: ignore[union-attr]
+        assert key.startswith(series_prefix(code))
+        values = store.series.read(key, start=96 * 13, count=96)
+        expected = net.profiles["load"][f"{load['profile']}_pload"].to_numpy()[96 * 13 : 96 * 14]  # type: ignore[attr-defined]
+        np.testing.assert_allclose(values, expected)
+
+
+def test_unknown_code_is_a_clear_error_and_changes_nothing() -> None:
+    with Store.open(None) as store:
+        before = store.canonical_dump()
+        with pytest.raises(InputError, match=r"unknown SimBench code '1-HV-mixd--2-sw'.*Did you mean 1-HV-mixed--2-sw"):
+            import_simbench(store, "1-HV-mixd--2-sw")
+        assert store.canonical_dump() == before
+
+
+def test_short_names_resolve() -> None:
+    assert resolve_code("hv-mixed") == "1-HV-mixed--2-sw"
+    assert resolve_code("ehv-mixed") == "1-EHV-mixed--2-sw"
+
+
+@pytest.mark.slow
+def test_complete_data_set_imports_and_validates(tmp_path) -> None:
+    code = "1-complete_data-mixed-all-2-sw"
+    with Store.open(tmp_path / "store") as store:
+        result = import_simbench(store, code)
+        assert result.counts["load"] == len(_net(code).load)  # type: ignore[attr-defined]
+        assert result.triples > 1_700_000
