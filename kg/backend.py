@@ -33,9 +33,16 @@ class GraphBackend(Protocol):
         ...
 
     def quads_with(
-        self, nodes: Sequence[NamedNode], position: Position["s", "o"], graphs: Sequence[NamedNode]
+        self,
+        nodes: Sequence[NamedNode],
+        position: Position["s", "o"],
+        graphs: Sequence[NamedNode],
+        predicates: Sequence[NamedNode] | None = None,
     ) -> Iterator[Quad]:
-        """Quads of ``graphs`` whose subject (``"s"``) or object (``"o"``) is one of ``nodes``."""
+        """Quads of ``graphs`` whose subject (``"s"``) or object (``"o"``) is one of ``nodes``.
+
+        ``predicates``, when given, keeps only quads with one of those predicates.
+        """
         ...
 
     def named_graphs(self) -> list[NamedNode]:

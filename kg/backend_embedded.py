@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from itertools import islice
 from pathlib import Path
 from typing import Literal as Position
 
 from pyoxigraph import NamedNode, Quad, QuerySolutions, RdfFormat, Store, Variable
 
-from enertwin.kg.backend import BATCH
 from enertwin.kg.errors import StoreError
-from enertwin.kg.queries import TERM_TYPES, Bindings, inline_bindings, load_query
+from enertwin.kg.queries import TERM_TYPES, Bindings, inline_bindings
 
 
 class EmbeddedBackend:
@@ -52,16 +50,20 @@ class EmbeddedBackend:
         return bool(self._query(query, bindings, graphs))
 
     def quads_with(
-        self, nodes: Sequence[NamedNode], position: Position["s", "o"], graphs: Sequence[NamedNode]
+        self,
+        nodes: Sequence[NamedNode],
+        position: Position["s", "o"],
+        graphs: Sequence[NamedNode],
+        predicates: Sequence[NamedNode] | None = None,
     ) -> Iterator[Quad]:
-        """Quads of ``graphs`` whose subject or object is one of ``nodes`` (batched VALUES joins)."""
-        if not graphs:
-            return
-        query = load_query("enertwin.kg", "quads_matching.rq")
-        it = iter(nodes)
-        while batch := list(islice(it, BATCH)):
-            for row in self.select(query, {position: batch}, graphs):
-                yield Quad(row["s"], row["p"], row["o"], row["g"])  # type: ignore[arg-type]
+        """Quads of ``graphs`` whose subject or object is one of ``nodes`` (index lookups, no parsing)."""
+        for node in nodes:
+            for graph in graphs:
+                for predicate in predicates if predicates is not None else (None,):
+                    if position == "s":
+                        yield from self._store.quads_for_pattern(node, predicate, None, graph)
+                    else:
+                        yield from self._store.quads_for_pattern(None, predicate, node, graph)
 
     def named_graphs(self) -> list[NamedNode]:
         """Every named graph that holds quads."""

@@ -70,7 +70,11 @@ class RemoteBackend:
         return bool(self._query(query, bindings, graphs))
 
     def quads_with(
-        self, nodes: Sequence[NamedNode], position: Position["s", "o"], graphs: Sequence[NamedNode]
+        self,
+        nodes: Sequence[NamedNode],
+        position: Position["s", "o"],
+        graphs: Sequence[NamedNode],
+        predicates: Sequence[NamedNode] | None = None,
     ) -> Iterator[Quad]:
         """Quads of ``graphs`` whose subject or object is one of ``nodes`` (batched requests)."""
         if not graphs:
@@ -78,7 +82,10 @@ class RemoteBackend:
         query = load_query("enertwin.kg", "quads_matching.rq")
         it = iter(nodes)
         while batch := list(islice(it, BATCH // 4)):
-            for row in self.select(query, {position: batch}, graphs):
+            bindings: dict[str, list[NamedNode]] = {position: batch}
+            if predicates is not None:
+                bindings["p"] = list(predicates)
+            for row in self.select(query, bindings, graphs):
                 yield Quad(row["s"], row["p"], row["o"], row["g"])  # type: ignore[arg-type]
 
     def named_graphs(self) -> list[NamedNode]:

@@ -52,25 +52,29 @@ class SeriesStore:
         bad = [c for c in frame.columns if not str(c).startswith(prefix)]
         if bad:
             raise InputError(f"series keys {bad[:3]} do not start with the prefix {prefix!r}")
-        long = (
-            frame.reset_index(drop=True)
-            .rename_axis("step")
-            .reset_index()
-            .melt(id_vars="step", var_name="series_key", value_name="value")
-            .dropna(subset=["value"])
-        )
-        long = long[["series_key", "step", "value"]]
+        wide = frame.reset_index(drop=True)
+        wide.insert(0, "step", range(len(wide)))
         self._db.execute("BEGIN TRANSACTION")
         try:
             self._db.execute("DELETE FROM series_values WHERE starts_with(series_key, ?)", [prefix])
-            self._db.register("incoming_series", long)
-            self._db.execute("INSERT INTO series_values SELECT * FROM incoming_series")
+            self._db.register("incoming_series", wide)
+            written = 0
+            if len(frame.columns):
+                self._db.execute(
+                    "INSERT INTO series_values SELECT series_key, step, value FROM "
+                    "(UNPIVOT incoming_series ON COLUMNS(* EXCLUDE (step)) INTO NAME series_key VALUE value) "
+                    "WHERE value IS NOT NULL"
+                )
+                rows = self._db.execute(
+                    "SELECT count(*) FROM series_values WHERE starts_with(series_key, ?)", [prefix]
+                ).fetchall()
+                written = int(rows[0][0])
             self._db.unregister("incoming_series")
             self._db.execute("COMMIT")
         except duckdb.Error as exc:
             self._db.execute("ROLLBACK")
             raise StoreError(f"cannot write series {prefix!r}: {exc}") from exc
-        return len(long)
+        return written
 
     def delete(self, prefix: str) -> None:
         """Remove every series whose key starts with ``prefix``."""
@@ -105,8 +109,8 @@ class SeriesStore:
 
     def has(self, key: str) -> bool:
         """Whether any value is stored under ``key``."""
-        row = self._db.execute("SELECT 1 FROM series_values WHERE series_key = ? LIMIT 1", [key]).fetchone()
-        return row is not None
+        rows = self._db.execute("SELECT 1 FROM series_values WHERE series_key = ? LIMIT 1", [key]).fetchall()
+        return bool(rows)
 
     def missing(self, keys: Iterable[str]) -> list[str]:
         """The keys among ``keys`` that have no stored values."""
@@ -124,8 +128,8 @@ class SeriesStore:
 
     def count(self) -> int:
         """Number of stored values."""
-        row = self._db.execute("SELECT count(*) FROM series_values").fetchone()
-        return int(row[0]) if row else 0
+        rows = self._db.execute("SELECT count(*) FROM series_values").fetchall()
+        return int(rows[0][0])
 
     def _where(self) -> str:
         return str(self.path) if self.path is not None else "the in-memory series store"

@@ -39,7 +39,7 @@ STORE_NODE = NamedNode(ns.ID_BASE + "store")
 
 @dataclass(frozen=True, slots=True)
 class WriteReport:
-    """What a committed write did: the graph, its size and the warnings it left."""
+    """What a committed write did: the graph, the triples it stored and the warnings it left."""
 
     graph: NamedNode
     triples: int
@@ -166,7 +166,7 @@ class Store:
         dataset = self._dataset(graph)
         delta = Delta(graph=graph, data=raw, fmt=fmt)
         pending = frozenset(str(c) for c in series.columns) if series is not None else frozenset()
-        violations = check_write(self.backend, delta, dataset, self.validator, self.series, pending)
+        violations, size = check_write(self.backend, delta, dataset, self.validator, self.series, pending)
         self._raise_on_violations(graph, violations)
         if series is not None:
             if series_prefix is None:
@@ -175,7 +175,7 @@ class Store:
         physical = NamedNode(f"{graph.value}/version/{uuid.uuid4().hex}")
         self.backend.load_graph(physical, raw, fmt)
         self._switch(graph, dataset.target, physical)
-        return WriteReport(graph, self._count(physical), _warnings(violations))
+        return WriteReport(graph, size, _warnings(violations))
 
     def _switch(self, graph: NamedNode, old: NamedNode | None, new: NamedNode | None) -> None:
         """Point ``graph`` at ``new`` (or nowhere) in one transaction, then drop ``old``."""
@@ -197,7 +197,7 @@ class Store:
         """Remove then add triples in logical ``graph``, validated on what they touch, atomically."""
         dataset = self._dataset(graph)
         delta = Delta(graph=graph, remove=tuple(remove), add=tuple(add))
-        violations = check_write(self.backend, delta, dataset, self.validator, self.series)
+        violations, _ = check_write(self.backend, delta, dataset, self.validator, self.series)
         self._raise_on_violations(graph, violations)
         target = dataset.target
         link = ""
@@ -209,14 +209,14 @@ class Store:
         self.backend.update(
             f"{link} DELETE DATA {{ GRAPH {target} {{ {removed} }} }} ; INSERT DATA {{ GRAPH {target} {{ {added} }} }}"
         )
-        return WriteReport(graph, self._count(target), _warnings(violations))
+        return WriteReport(graph, len(delta.add), _warnings(violations))
 
     def drop_graph(self, graph: NamedNode, *, series_prefix: str | None = None) -> None:
         """Remove logical ``graph`` (and the series under ``series_prefix``) if nothing else then breaks."""
         dataset = self._dataset(graph)
         if dataset.target is None:
             raise InputError(f"there is no graph <{graph.value}> in the store")
-        violations = check_write(self.backend, Delta(graph=graph, data=b""), dataset, self.validator, self.series)
+        violations, _ = check_write(self.backend, Delta(graph=graph, data=b""), dataset, self.validator, self.series)
         self._raise_on_violations(graph, violations)
         self._switch(graph, dataset.target, None)
         if series_prefix is not None:
@@ -230,10 +230,6 @@ class Store:
         errors = [v for v in violations if v.severity is Severity.VIOLATION]
         if errors:
             raise ValidationError(graph.value, errors)
-
-    def _count(self, physical: NamedNode) -> int:
-        rows = list(self.backend.select(load_query("enertwin.kg", "graph_size.rq"), {"g": physical}))
-        return int(rows[0]["n"].value) if rows else 0  # type: ignore[union-attr]
 
     # -- set-up ----------------------------------------------------------------------------
 

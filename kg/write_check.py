@@ -9,11 +9,14 @@ one-asset change in a store of millions of triples validates in milliseconds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
 from pathlib import Path
+from typing import Literal as Position
 
-from pyoxigraph import NamedNode, Quad, QuerySolutions, RdfFormat, Store
+from pyoxigraph import NamedNode, Quad, QuerySolutions, RdfFormat, Store, parse
 
 from enertwin.kg import namespaces as ns
 from enertwin.kg.backend import GraphBackend
@@ -57,47 +60,43 @@ def check_write(
     validator: ShapeValidator,
     series: SeriesStore,
     pending_series: frozenset[str] = frozenset(),
-) -> list[Violation]:
-    """Violations the store would hold after ``delta``, on the nodes the delta touches."""
+) -> tuple[list[Violation], int]:
+    """Violations the store would hold after ``delta`` on the nodes it touches, and the delta's size."""
     scratch = Store()
     _parse_into(scratch, delta)
+    size = len(scratch)
     removed = {(q.subject, q.predicate, q.object) for q in delta.remove}
-    touched = _nodes(scratch, "subjects.rq")
-    focus = touched | _nodes(scratch, "linked_objects.rq")
+    focus = _nodes(scratch)
     if delta.replaces and dataset.target is not None:
-        old_subjects = _nodes_in(backend, dataset.target, "subjects.rq")
-        touched |= old_subjects
-        focus |= old_subjects | _nodes_in(backend, dataset.target, "linked_objects.rq")
+        focus |= _nodes(backend, dataset.target)
     elif not delta.replaces:
-        touched |= {q.subject for q in delta.remove if isinstance(q.subject, NamedNode)}
-        focus |= touched | {q.object for q in delta.remove if isinstance(q.object, NamedNode)}
+        focus |= {t for q in delta.remove for t in (q.subject, q.object) if isinstance(t, NamedNode)}
 
     # What survives the write: every other graph, and (for a change) the target minus what it removes.
     graphs: Sequence[NamedNode] = dataset.others
     if not delta.replaces and dataset.target is not None:
         graphs = (*dataset.others, dataset.target)
 
-    def survives(quad: Quad) -> bool:
-        return quad.graph_name != dataset.target or (quad.subject, quad.predicate, quad.object) not in removed
+    def context(
+        nodes: set[NamedNode], position: Position["s", "o"], predicates: Sequence[NamedNode] | None = None
+    ) -> list[Quad]:
+        found = backend.quads_with(sorted(nodes, key=str), position, graphs, predicates)
+        return [q for q in found if q.graph_name != dataset.target or _triple(q) not in removed]
 
-    def context(nodes: set[NamedNode], position: str) -> Iterable[Quad]:
-        ordered = sorted(nodes, key=str)
-        return (q for q in backend.quads_with(ordered, position, graphs) if survives(q))  # type: ignore[arg-type]
-
-    referrers = [q for q in context(touched, "o")]
-    scratch.extend(referrers)
-    focus |= {q.subject for q in referrers if isinstance(q.subject, NamedNode)}
-    scratch.extend(context(focus, "s"))
-    scratch.extend(context(focus, "o"))
-    # One hop further: what the focus nodes point at and what points at them, described both ways,
-    # so that class checks and inverse checks (a fuel type's cost entry) see their facts.
-    hop = (_nodes(scratch, "linked_objects.rq") | _nodes(scratch, "subjects.rq")) - focus
-    scratch.extend(context(hop, "s"))
-    scratch.extend(context(hop, "o"))
+    # The nodes pointing at what the write touches are checked too (a removed bus breaks its loads).
+    referrers = context(focus, "o")
+    pointing = {q.subject for q in referrers if isinstance(q.subject, NamedNode)} - focus
+    focus |= pointing
+    around = referrers + context(pointing, "o") + context(focus, "s")
+    # One hop further, described both ways, so that class checks and inverse checks
+    # (a fuel type's cost entry) see their facts.
+    hop = _linked(around) - focus
+    around += context(hop, "s") + context(hop, "o", incoming_links())
+    scratch.extend(around)
 
     names = {n.value for n in focus}
     found = [v for v in validator.validate(scratch) if v.focus in names]
-    return found + _series_violations(scratch, series, pending_series, names)
+    return found + _series_violations(scratch, series, pending_series, names), size
 
 
 def _parse_into(scratch: Store, delta: Delta) -> None:
@@ -134,12 +133,40 @@ def _series_violations(
     ]
 
 
-def _nodes(store: Store, query: str) -> set[NamedNode]:
-    rows = store.query(load_query("enertwin.kg", query), use_default_graph_as_union=True)
+def _nodes(source: Store | GraphBackend, graph: NamedNode | None = None) -> set[NamedNode]:
+    """Subjects and linked objects (IRIs) of a scratch store, or of one graph of the backend."""
+    query = load_query("enertwin.kg", "nodes.rq")
+    if isinstance(source, Store):
+        rows = source.query(query, use_default_graph_as_union=True)
+    else:
+        rows = source.select(query, graphs=[graph] if graph is not None else None)
     assert isinstance(rows, QuerySolutions)
     return {r["n"] for r in rows if isinstance(r["n"], NamedNode)}  # type: ignore[misc]
 
 
-def _nodes_in(backend: GraphBackend, graph: NamedNode, query: str) -> set[NamedNode]:
-    rows = backend.select(load_query("enertwin.kg", query), graphs=[graph])
-    return {r["n"] for r in rows if isinstance(r["n"], NamedNode)}  # type: ignore[misc]
+@cache
+def incoming_links() -> tuple[NamedNode, ...]:
+    """The links followed backwards one hop beyond the focus (``kg/write_context.ttl``)."""
+    data = (files("enertwin.kg") / "write_context.ttl").read_bytes()
+    see_also = NamedNode(ns.RDFS_BASE + "seeAlso")
+    return tuple(
+        sorted(
+            (
+                t.object
+                for t in parse(data, RdfFormat.TURTLE)
+                if t.predicate == see_also and isinstance(t.object, NamedNode)
+            ),
+            key=str,
+        )
+    )
+
+
+def _linked(quads: list[Quad]) -> set[NamedNode]:
+    """IRIs that ``quads`` mention as subject, or as object of any predicate but rdf:type."""
+    out = {q.subject for q in quads if isinstance(q.subject, NamedNode)}
+    out |= {q.object for q in quads if isinstance(q.object, NamedNode) and q.predicate != ns.RDF_TYPE}
+    return out
+
+
+def _triple(quad: Quad) -> tuple[object, object, object]:
+    return (quad.subject, quad.predicate, quad.object)
