@@ -764,9 +764,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-baseline", action="store_true", help="measure enertwin only")
     parser.add_argument(
         "--baseline-inference",
-        default="rdfs",
+        default="none",
         choices=["rdfs", "none", "owlrl", "both"],
-        help="pySHACL inference option for the baseline (default rdfs)",
+        help="pySHACL inference option for the baseline (default none: the ontology is given as ont_graph)",
     )
     parser.add_argument("--json", metavar="PATH", help="also write all numbers as JSON to PATH")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (store, export)")

@@ -19,6 +19,7 @@ from types import TracebackType
 
 import pandas as pd
 from pyoxigraph import Literal, NamedNode, Quad, QuerySolutions, RdfFormat
+from pyoxigraph import Store as PyoxigraphStore
 
 from enertwin.kg import namespaces as ns
 from enertwin.kg.backend import GraphBackend
@@ -44,6 +45,7 @@ class WriteReport:
     graph: NamedNode
     triples: int
     warnings: tuple[Violation, ...] = ()
+    unchanged: bool = False
 
 
 class Store:
@@ -163,7 +165,12 @@ class Store:
         data is loaded into a new physical graph, and one transaction makes it live.
         """
         raw = data.encode("utf-8") if isinstance(data, str) else data
+        digest = _sha256(raw)
         dataset = self._dataset(graph)
+        if dataset.target is not None and (same := self._version_info(dataset.target, digest)) is not None:
+            if series is not None and series_prefix is not None:
+                self.series.replace(series, series_prefix)
+            return WriteReport(graph, same, unchanged=True)
         delta = Delta(graph=graph, data=raw, fmt=fmt)
         pending = frozenset(str(c) for c in series.columns) if series is not None else frozenset()
         violations, size = check_write(self.backend, delta, dataset, self.validator, self.series, pending)
@@ -174,18 +181,27 @@ class Store:
             self.series.replace(series, series_prefix)
         physical = NamedNode(f"{graph.value}/version/{uuid.uuid4().hex}")
         self.backend.load_graph(physical, raw, fmt)
-        self._switch(graph, dataset.target, physical)
+        facts = (
+            f"{physical} {ns.CONTENT_HASH} {Literal(digest)} . "
+            f"{physical} {ns.TRIPLE_COUNT} {Literal(str(size), datatype=ns.XSD_INTEGER)} ."
+        )
+        self._switch(graph, dataset.target, physical, facts)
         return WriteReport(graph, size, _warnings(violations))
 
-    def _switch(self, graph: NamedNode, old: NamedNode | None, new: NamedNode | None) -> None:
+    def _version_info(self, physical: NamedNode, digest: str) -> int | None:
+        """The triple count of ``physical`` if it was loaded from input with hash ``digest``."""
+        rows = self.backend.select(
+            load_query("enertwin.kg", "version_info.rq"), {"version": physical, "hash": Literal(digest)}, [META_GRAPH]
+        )
+        return next((int(r["count"].value) for r in rows), None)  # type: ignore[union-attr]
+
+    def _switch(self, graph: NamedNode, old: NamedNode | None, new: NamedNode | None, facts: str = "") -> None:
         """Point ``graph`` at ``new`` (or nowhere) in one transaction, then drop ``old``."""
-        delete = f"{graph} {ns.CURRENT_VERSION} {old} ." if old is not None else ""
-        insert = f"{graph} {ns.CURRENT_VERSION} {new} ." if new is not None else ""
+        insert = f"{graph} {ns.CURRENT_VERSION} {new} . {facts}" if new is not None else ""
+        forget = f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {old} ?p ?o }} }} ;" if old is not None else ""
+        unlink = f"DELETE DATA {{ GRAPH {META_GRAPH} {{ {graph} {ns.CURRENT_VERSION} {old} }} }} ;" if old else ""
         try:
-            self.backend.update(
-                f"DELETE DATA {{ GRAPH {META_GRAPH} {{ {delete} }} }} ; "
-                f"INSERT DATA {{ GRAPH {META_GRAPH} {{ {insert} }} }}"
-            )
+            self.backend.update(f"{unlink} {forget} INSERT DATA {{ GRAPH {META_GRAPH} {{ {insert} }} }}")
         except Exception:
             if new is not None:
                 self.backend.drop_graph(new)
@@ -196,7 +212,7 @@ class Store:
     def change(self, graph: NamedNode, *, remove: Iterable[Quad] = (), add: Iterable[Quad] = ()) -> WriteReport:
         """Remove then add triples in logical ``graph``, validated on what they touch, atomically."""
         dataset = self._dataset(graph)
-        delta = Delta(graph=graph, remove=tuple(remove), add=tuple(add))
+        delta = Delta(graph=graph, remove=_canonical(remove), add=_canonical(add))
         violations, _ = check_write(self.backend, delta, dataset, self.validator, self.series)
         self._raise_on_violations(graph, violations)
         target = dataset.target
@@ -204,6 +220,8 @@ class Store:
         if target is None:
             target = NamedNode(f"{graph.value}/version/{uuid.uuid4().hex}")
             link = f"INSERT DATA {{ GRAPH {META_GRAPH} {{ {graph} {ns.CURRENT_VERSION} {target} }} }} ;"
+        else:  # the version no longer holds what was loaded: forget its content hash and count
+            link = f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {target} {ns.CONTENT_HASH} ?h ; {ns.TRIPLE_COUNT} ?n }} }} ;"
         removed = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in delta.remove)
         added = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in delta.add)
         self.backend.update(
@@ -271,6 +289,24 @@ class Store:
 def default_cost_table() -> bytes:
     """The reference problem's cost table, shipped as Turtle with the package."""
     return (files("enertwin.kg") / "cost_table.ttl").read_bytes()
+
+
+def _canonical(quads: Iterable[Quad]) -> tuple[Quad, ...]:
+    """Quads with literals in the canonical form Oxigraph stores ("10.0"^^xsd:double is kept as "10")."""
+    scratch = PyoxigraphStore()
+    scratch.extend(Quad(q.subject, q.predicate, q.object) for q in quads)
+    return tuple(scratch)
+
+
+def _sha256(data: bytes | Path) -> str:
+    digest = hashlib.sha256()
+    if isinstance(data, Path):
+        with data.open("rb") as stream:
+            while block := stream.read(1 << 20):
+                digest.update(block)
+    else:
+        digest.update(data)
+    return digest.hexdigest()
 
 
 def _warnings(violations: list[Violation]) -> tuple[Violation, ...]:

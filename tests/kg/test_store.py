@@ -91,6 +91,25 @@ def test_replacing_a_graph_twice_leaves_one_copy(store: Store) -> None:
     assert len(store.canonical_dump()) == len(before)  # same triples; only the version graph name differs
 
 
+def test_identical_replace_is_recognised_and_changes_nothing(store: Store) -> None:
+    _with_series(store)
+    assert not store.replace_graph(PORTFOLIO, _portfolio()).unchanged
+    before = store.canonical_dump()
+    again = store.replace_graph(PORTFOLIO, _portfolio())
+    assert again.unchanged
+    assert store.canonical_dump() == before
+
+
+def test_replace_after_a_change_restores_the_loaded_content(store: Store) -> None:
+    _with_series(store)
+    store.replace_graph(PORTFOLIO, _portfolio())
+    new = Quad(THERMAL, ns.MAX_ACTIVE_POWER, Literal("12.5", datatype=ns.XSD_DOUBLE))
+    store.change(PORTFOLIO, remove=[_stored(store, THERMAL, ns.MAX_ACTIVE_POWER)], add=[new])
+    report = store.replace_graph(PORTFOLIO, _portfolio())
+    assert not report.unchanged
+    assert _value(store, THERMAL, ns.MAX_ACTIVE_POWER) == [10.0]
+
+
 def test_bad_batch_is_rejected_whole_and_store_is_unchanged(store: Store) -> None:
     _with_series(store)
     store.replace_graph(PORTFOLIO, _portfolio())
@@ -137,6 +156,15 @@ def test_small_change_is_validated_and_applied(store: Store) -> None:
     old = _stored(store, THERMAL, ns.MAX_ACTIVE_POWER)
     new = Quad(THERMAL, ns.MAX_ACTIVE_POWER, Literal("12.5", datatype=ns.XSD_DOUBLE))
     store.change(PORTFOLIO, remove=[old], add=[new])
+    assert _value(store, THERMAL, ns.MAX_ACTIVE_POWER) == [12.5]
+
+
+def test_change_matches_numbers_in_any_lexical_form(store: Store) -> None:
+    _with_series(store)
+    store.replace_graph(PORTFOLIO, _portfolio())
+    as_written = Quad(THERMAL, ns.MAX_ACTIVE_POWER, Literal("10.0", datatype=ns.XSD_DOUBLE))
+    new = Quad(THERMAL, ns.MAX_ACTIVE_POWER, Literal("1.25e1", datatype=ns.XSD_DOUBLE))
+    store.change(PORTFOLIO, remove=[as_written], add=[new])
     assert _value(store, THERMAL, ns.MAX_ACTIVE_POWER) == [12.5]
 
 
