@@ -10,12 +10,14 @@ whole or not at all.
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import quote
 
 import pandas as pd
 from pyoxigraph import Literal, NamedNode, Quad, QuerySolutions, RdfFormat
@@ -60,12 +62,17 @@ class Store:
 
     @classmethod
     def open(cls, location: str | Path | None = None, *, series_path: Path | None = None) -> Store:
-        """Open the store at ``location`` (``None``: memory; ``http(s)://…``: remote; else a directory)."""
+        """Open the store at ``location`` (``None``: memory; ``http(s)://…``: remote; else a directory).
+
+        A remote store keeps its series in a local DuckDB file (``series_path``, by default
+        ``$ENERTWIN_HOME/series/<endpoint>.duckdb`` with ``ENERTWIN_HOME`` defaulting to ``~/.enertwin``).
+        """
         if location is None:
             return cls(EmbeddedBackend(None), SeriesStore(series_path))
         text = str(location)
         if text.startswith(("http://", "https://")):
-            return cls(RemoteBackend(text), SeriesStore(series_path))
+            remote = RemoteBackend(text)
+            return cls(remote, SeriesStore(series_path or remote_series_path(text)))
         root = Path(location)
         if root.exists() and not root.is_dir():
             raise StoreError(f"the store path {root} is a file; a store is a directory")
@@ -284,6 +291,14 @@ class Store:
         for graph in self.backend.named_graphs():
             if graph not in keep:
                 self.backend.drop_graph(graph)
+
+
+def remote_series_path(url: str) -> Path:
+    """Where the series of the remote store at ``url`` live on this machine."""
+    home = Path(os.environ.get("ENERTWIN_HOME", Path.home() / ".enertwin"))
+    folder = home / "series"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{quote(url, safe='')}.duckdb"
 
 
 def default_cost_table() -> bytes:

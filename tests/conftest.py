@@ -70,6 +70,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     else:
         url = request.getfixturevalue("oxigraph_server")
         _clear_remote(url)
-        opened = Store.open(url)
+        opened = Store.open(url, series_path=tmp_path / "series.duckdb")
     yield opened
     opened.close()

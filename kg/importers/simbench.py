@@ -120,8 +120,8 @@ def _write_triples(path: Path, net: object, code: str, base: str, profiles: pd.D
         out.writelines(_grid_triples(code))
         for m in TABLES:
             out.write(_table_triples(net, m, iris, base))
-        out.write(_switch_elements(net, iris))
-        out.write(_measured_elements(net, iris))
+        out.write(_element_links(net, iris, "switch", "et", SWITCH_ELEMENT_TABLES, ns.SWITCHED_ELEMENT))
+        out.write(_element_links(net, iris, "measurement", "element_type", MEASURED_ELEMENT_TABLES, ns.MEASURES))
         out.write(_series_triples(code, base, profiles.columns, len(profiles)))
 
 
@@ -221,27 +221,18 @@ def _table_triples(net: object, m: TableMap, iris: dict[str, pd.Series], base: s
     return "".join(out)
 
 
-def _switch_elements(net: object, iris: dict[str, pd.Series]) -> str:
-    frame: pd.DataFrame = net["switch"]  # type: ignore[index]
+def _element_links(
+    net: object, iris: dict[str, pd.Series], source: str, kind_column: str, tables: dict[str, str], prop: NamedNode
+) -> str:
+    """Links from rows of ``source`` to the element each names by (element type, index) columns."""
+    frame: pd.DataFrame = net[source]  # type: ignore[index]
     parts = []
-    for et_code, table in SWITCH_ELEMENT_TABLES.items():
-        rows = frame[frame["et"] == et_code]
+    for kind, table in tables.items():
+        rows = frame[frame[kind_column] == kind]
         if rows.empty:
             continue
         targets = iris[table].reindex(rows["element"].astype(int).to_numpy()).set_axis(rows.index).dropna()
-        parts.append(_lines(iris["switch"], ns.SWITCHED_ELEMENT, targets))
-    return "".join(parts)
-
-
-def _measured_elements(net: object, iris: dict[str, pd.Series]) -> str:
-    frame: pd.DataFrame = net["measurement"]  # type: ignore[index]
-    parts = []
-    for element_type, table in MEASURED_ELEMENT_TABLES.items():
-        rows = frame[frame["element_type"] == element_type]
-        if rows.empty:
-            continue
-        targets = iris[table].reindex(rows["element"].astype(int).to_numpy()).set_axis(rows.index).dropna()
-        parts.append(_lines(iris["measurement"], ns.MEASURES, targets))
+        parts.append(_lines(iris[source], prop, targets))
     return "".join(parts)
 
 

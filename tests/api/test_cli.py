@@ -92,3 +92,17 @@ def test_list_codes() -> None:
     result = runner.invoke(app, ["import", "simbench", "--list"])
     assert result.exit_code == 0
     assert "1-complete_data-mixed-all-2-sw" in result.output.splitlines()
+
+
+def test_import_into_a_remote_oxigraph_server(oxigraph_server: str, tmp_path: Path, monkeypatch) -> None:
+    import httpx
+
+    httpx.post(f"{oxigraph_server}/update", data={"update": "DROP ALL"}, timeout=30).raise_for_status()
+    monkeypatch.setenv("ENERTWIN_HOME", str(tmp_path / "home"))
+    imported = runner.invoke(app, ["import", "simbench", "hv-mixed", "--store", oxigraph_server, "--json"])
+    assert imported.exit_code == 0, imported.output
+    query = tmp_path / "loads.rq"
+    query.write_text(COUNT_LOADS)
+    counted = runner.invoke(app, ["query", str(query), "--store", oxigraph_server, "--format", "json"])
+    assert json.loads(counted.output) == [{"loads": 58}]
+    assert list((tmp_path / "home" / "series").glob("*.duckdb"))  # the profiles outlive the process
