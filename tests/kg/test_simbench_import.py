@@ -99,3 +99,30 @@ def test_complete_data_set_imports_and_validates(tmp_path) -> None:
         result = import_simbench(store, code)
         assert result.counts["load"] == len(_net(code).load)  # type: ignore[attr-defined]
         assert result.triples > 1_700_000
+
+
+def test_import_against_a_cost_model_without_oil_is_rejected_whole(tmp_path) -> None:
+    from pathlib import Path
+
+    from enertwin.kg.errors import ValidationError
+
+    table = (Path(__file__).resolve().parents[2] / "kg" / "cost_table.ttl").read_text()
+    without_oil = table.replace("etid:costs\\/reference\\/oil , ", "")
+    start = without_oil.index("etid:costs\\/reference\\/oil a et:CostEntry")
+    end = without_oil.index(" .", without_oil.index("et:minDownTime", start)) + 2
+    without_oil = without_oil[:start] + without_oil[end:]
+    with Store.open(tmp_path / "store") as store:
+        store.load_cost_model(without_oil)
+        before = store.canonical_dump()
+        values = store.series.count()
+        try:
+            import_simbench(store, "ehv-mixed")
+        except ValidationError as exc:
+            oil_units = int((_net("1-EHV-mixed--2-sw").gen["type"] == "oil").sum())  # type: ignore[attr-defined]
+            assert len({v.focus for v in exc.violations}) == oil_units
+            assert all(v.source_name and v.source_name.startswith("EHV Gen") for v in exc.violations)
+            assert "no cost entry" in str(exc)
+        else:
+            raise AssertionError("the import should have been rejected")
+        assert store.canonical_dump() == before
+        assert store.series.count() == values
