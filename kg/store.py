@@ -171,6 +171,8 @@ class Store:
         :class:`ValidationError` names each broken rule. Then the series are written, the
         data is loaded into a new physical graph, and one transaction makes it live.
         """
+        if series is not None and series_prefix is None:
+            raise InputError("series were given without the key prefix they replace")
         raw = data.encode("utf-8") if isinstance(data, str) else data
         digest = _sha256(raw)
         dataset = self._dataset(graph)
@@ -182,9 +184,7 @@ class Store:
         pending = frozenset(str(c) for c in series.columns) if series is not None else frozenset()
         violations, size = check_write(self.backend, delta, dataset, self.validator, self.series, pending)
         self._raise_on_violations(graph, violations)
-        if series is not None:
-            if series_prefix is None:
-                raise InputError("series were given without the key prefix they replace")
+        if series is not None and series_prefix is not None:
             self.series.replace(series, series_prefix)
         physical = NamedNode(f"{graph.value}/version/{uuid.uuid4().hex}")
         self.backend.load_graph(physical, raw, fmt)
@@ -205,10 +205,14 @@ class Store:
     def _switch(self, graph: NamedNode, old: NamedNode | None, new: NamedNode | None, facts: str = "") -> None:
         """Point ``graph`` at ``new`` (or nowhere) in one transaction, then drop ``old``."""
         insert = f"{graph} {ns.CURRENT_VERSION} {new} . {facts}" if new is not None else ""
-        forget = f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {old} ?p ?o }} }} ;" if old is not None else ""
-        unlink = f"DELETE DATA {{ GRAPH {META_GRAPH} {{ {graph} {ns.CURRENT_VERSION} {old} }} }} ;" if old else ""
+        forget = ""
+        if old is not None:
+            forget = (
+                f"DELETE DATA {{ GRAPH {META_GRAPH} {{ {graph} {ns.CURRENT_VERSION} {old} }} }} ; "
+                f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {old} ?p ?o }} }} ;"
+            )
         try:
-            self.backend.update(f"{unlink} {forget} INSERT DATA {{ GRAPH {META_GRAPH} {{ {insert} }} }}")
+            self.backend.update(f"{forget} INSERT DATA {{ GRAPH {META_GRAPH} {{ {insert} }} }}")
         except Exception:
             if new is not None:
                 self.backend.drop_graph(new)
@@ -229,10 +233,9 @@ class Store:
             link = f"INSERT DATA {{ GRAPH {META_GRAPH} {{ {graph} {ns.CURRENT_VERSION} {target} }} }} ;"
         else:  # the version no longer holds what was loaded: forget its content hash and count
             link = f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {target} {ns.CONTENT_HASH} ?h ; {ns.TRIPLE_COUNT} ?n }} }} ;"
-        removed = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in delta.remove)
-        added = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in delta.add)
         self.backend.update(
-            f"{link} DELETE DATA {{ GRAPH {target} {{ {removed} }} }} ; INSERT DATA {{ GRAPH {target} {{ {added} }} }}"
+            f"{link} DELETE DATA {{ GRAPH {target} {{ {_triples(delta.remove)} }} }} ; "
+            f"INSERT DATA {{ GRAPH {target} {{ {_triples(delta.add)} }} }}"
         )
         return WriteReport(graph, len(delta.add), _warnings(violations))
 
@@ -304,6 +307,11 @@ def remote_series_path(url: str) -> Path:
 def default_cost_table() -> bytes:
     """The reference problem's cost table, shipped as Turtle with the package."""
     return (files("enertwin.kg") / "cost_table.ttl").read_bytes()
+
+
+def _triples(quads: Iterable[Quad]) -> str:
+    """Quads as triples in SPARQL data syntax, serialised by pyoxigraph (never hand-quoted)."""
+    return " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in quads)
 
 
 def _canonical(quads: Iterable[Quad]) -> tuple[Quad, ...]:
