@@ -16,16 +16,16 @@ from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
 import typer
-from pyoxigraph import NamedNode
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from enertwin.api.output import Format, render, rows_of
-from enertwin.kg.errors import EnertwinError, InputError
-from enertwin.kg.importers.simbench import grid_graph, import_simbench, resolve_code, simbench_codes
+from enertwin.kg.errors import EnertwinError, InputError, ValidationError
+from enertwin.kg.importers.simbench import grid_node, import_simbench, resolve_code, simbench_codes
 from enertwin.kg.queries import load_query
 from enertwin.kg.store import Store
 from enertwin.kg.topology import check_topology
+from enertwin.kg.violation import Severity
 
 app = typer.Typer(name="enertwin", help="Agentic digital twins of energy portfolios.", no_args_is_help=True)
 import_app = typer.Typer(help="Import data into the store.", no_args_is_help=True)
@@ -155,17 +155,26 @@ def graphs_command(store: StoreOption = DEFAULT_STORE, as_json: JsonOption = Fal
 @reports_errors
 def validate_command(
     store: StoreOption = DEFAULT_STORE,
-    code: Annotated[str | None, typer.Option("--code", help="Only this imported SimBench grid.")] = None,
+    code: Annotated[str | None, typer.Option("--code", help="Topology of this imported SimBench grid only.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Run the topology checks (islands, unsupplied buses, assets behind open switches)."""
-    grid = NamedNode(grid_graph(resolve_code(code)).value.replace("/graph/", "/id/")) if code else None
+    """Check the whole store: every shape, every series reference, and the topology (networkx).
+
+    Exits 5 when a violation is found; warnings (e.g. an island) leave the exit code 0.
+    """
+    grid = grid_node(resolve_code(code)) if code else None
     with opened(store) as target:
-        found = check_topology(target, grid)
-    rows = [{"severity": v.severity.value, "focus": v.focus, "check": v.shape, "message": v.message} for v in found]
-    render(out, ["severity", "focus", "check", "message"], rows, Format.JSON if as_json else Format.TABLE)
+        found = target.check_all() + check_topology(target, grid)
+    rows = [
+        {"severity": v.severity.value, "focus": v.focus, "name": v.source_name, "rule": v.shape, "message": v.message}
+        for v in found
+    ]
+    render(out, ["severity", "focus", "name", "rule", "message"], rows, Format.JSON if as_json else Format.TABLE)
+    errors = sum(v.severity is Severity.VIOLATION for v in found)
     if not as_json:
-        out.print(f"{len(found)} finding(s)")
+        out.print(f"{errors} violation(s), {len(found) - errors} warning(s)")
+    if errors:
+        raise typer.Exit(ValidationError.exit_code)
 
 
 @costs_app.command("load")
@@ -208,7 +217,7 @@ def demo_command(
             f"[bold]enertwin demo[/]: imported {code} ({result.triples:,} triples, "
             f"{result.series} profiles in DuckDB) in {result.seconds:.1f} s; every write validated by SHACL."
         )
-        grid = NamedNode(grid_graph(code).value.replace("/graph/", "/id/"))
+        grid = grid_node(code)
         for name, title in (
             ("portfolio_summary.rq", "Portfolio by kind"),
             ("thermal_by_fuel.rq", "Thermal units by fuel (costs from the graph)"),

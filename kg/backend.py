@@ -61,6 +61,10 @@ class GraphBackend(Protocol):
         """Remove a named graph and its content."""
         ...
 
+    def dump_graph(self, graph: NamedNode) -> bytes:
+        """The triples of one graph as N-Triples."""
+        ...
+
     def dump_nquads(self) -> bytes:
         """Every quad of every graph as N-Quads (order not defined)."""
         ...

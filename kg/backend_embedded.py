@@ -93,6 +93,10 @@ class EmbeddedBackend:
         """Remove ``graph`` and its quads."""
         self._store.remove_graph(graph)
 
+    def dump_graph(self, graph: NamedNode) -> bytes:
+        """The triples of ``graph`` as N-Triples."""
+        return self._store.dump(format=RdfFormat.N_TRIPLES, from_graph=graph) or b""
+
     def dump_nquads(self) -> bytes:
         """All quads as N-Quads."""
         return self._store.dump(format=RdfFormat.N_QUADS) or b""

@@ -115,6 +115,17 @@ class RemoteBackend:
         """Remove ``graph``."""
         self.update(f"DROP SILENT GRAPH {graph}")
 
+    def dump_graph(self, graph: NamedNode) -> bytes:
+        """The triples of ``graph`` as N-Triples (graph store protocol)."""
+        response = self._http.get(
+            f"{self.url}/store", params={"graph": graph.value}, headers={"Accept": "application/n-triples"}
+        )
+        if response.status_code == 404:
+            return b""
+        if response.status_code != 200:
+            raise StoreError(f"{self.url} refused to read graph {graph} ({response.status_code})")
+        return response.content
+
     def dump_nquads(self) -> bytes:
         """The whole dataset as N-Quads (graph store protocol on the default resource)."""
         response = self._http.get(f"{self.url}/store", headers={"Accept": "application/n-quads"})

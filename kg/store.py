@@ -32,7 +32,7 @@ from enertwin.kg.queries import Bindings, load_query
 from enertwin.kg.series import SeriesStore
 from enertwin.kg.validation.shacl import ShapeValidator
 from enertwin.kg.violation import Severity, Violation
-from enertwin.kg.write_check import Dataset, Delta, check_write
+from enertwin.kg.write_check import Dataset, Delta, check_write, series_violations
 
 META_GRAPH = NamedNode(ns.GRAPH_BASE + "meta")
 ONTOLOGY_GRAPH = NamedNode(ns.GRAPH_BASE + "ontology")
@@ -141,6 +141,13 @@ class Store:
     def content_hash(self) -> str:
         """SHA-256 of :meth:`canonical_dump`."""
         return hashlib.sha256(self.canonical_dump()).hexdigest()
+
+    def check_all(self) -> list[Violation]:
+        """Every shape over every live graph, and every series reference: the whole store's findings."""
+        scratch = PyoxigraphStore()
+        for graph in self._readable():
+            scratch.bulk_load(self.backend.dump_graph(graph), format=RdfFormat.N_TRIPLES, to_graph=graph)
+        return self.validator.validate(scratch) + series_violations(scratch, self.series)
 
     def ontology_version(self) -> str | None:
         """The ontology version this store was written under (``None`` for an empty store)."""

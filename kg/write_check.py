@@ -96,7 +96,7 @@ def check_write(
 
     names = {n.value for n in focus}
     found = [v for v in validator.validate(scratch) if v.focus in names]
-    return found + _series_violations(scratch, series, pending_series, names), size
+    return found + series_violations(scratch, series, pending_series, names), size
 
 
 def _parse_into(scratch: Store, delta: Delta) -> None:
@@ -112,12 +112,13 @@ def _parse_into(scratch: Store, delta: Delta) -> None:
         raise InputError(f"the data for <{delta.graph.value}> is not valid {delta.fmt}: {exc}") from exc
 
 
-def _series_violations(
-    scratch: Store, series: SeriesStore, pending: frozenset[str], focus: set[str]
+def series_violations(
+    scratch: Store, series: SeriesStore, pending: frozenset[str] = frozenset(), focus: set[str] | None = None
 ) -> list[Violation]:
-    """Series the graph describes as stored in DuckDB whose values are not there."""
+    """Series the graph describes as stored in DuckDB whose values are not there (``focus``: only these)."""
     rows = scratch.query(load_query("enertwin.kg", "series_references.rq"), use_default_graph_as_union=True)
-    keys = {r["series"].value: r["key"].value for r in rows if r["series"].value in focus}  # type: ignore[union-attr]
+    assert isinstance(rows, QuerySolutions)
+    keys = {r["series"].value: r["key"].value for r in rows if focus is None or r["series"].value in focus}  # type: ignore[union-attr]
     missing = set(series.missing(k for k in keys.values() if k not in pending))
     return [
         Violation(

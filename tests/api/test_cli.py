@@ -106,3 +106,24 @@ def test_import_into_a_remote_oxigraph_server(oxigraph_server: str, tmp_path: Pa
     counted = runner.invoke(app, ["query", str(query), "--store", oxigraph_server, "--format", "json"])
     assert json.loads(counted.output) == [{"loads": 58}]
     assert list((tmp_path / "home" / "series").glob("*.duckdb"))  # the profiles outlive the process
+
+
+def test_validate_a_clean_store_exits_0(tmp_path: Path) -> None:
+    store = str(tmp_path / "store")
+    assert runner.invoke(app, ["import", "simbench", "hv-mixed", "--store", store]).exit_code == 0
+    result = runner.invoke(app, ["validate", "--store", store, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == []
+
+
+def test_validate_finds_series_whose_values_are_gone(tmp_path: Path) -> None:
+    location = tmp_path / "store"
+    with Store.open(location) as store:
+        from enertwin.kg.importers.simbench import import_simbench, series_prefix
+
+        import_simbench(store, "hv-mixed")
+        store.series.delete(series_prefix("1-HV-mixed--2-sw") + "load/")  # someone edits DuckDB behind our back
+    result = runner.invoke(app, ["validate", "--store", str(location), "--json"])
+    assert result.exit_code == 5
+    findings = json.loads(result.output)
+    assert findings and all(f["rule"].endswith("SeriesReferenceCheck") for f in findings)
