@@ -60,13 +60,14 @@ class EmbeddedBackend:
         predicates: Sequence[NamedNode] | None = None,
     ) -> Iterator[Quad]:
         """Quads of ``graphs`` whose subject or object is one of ``nodes`` (index lookups, no parsing)."""
+        wanted = set(graphs)
         for node in nodes:
-            for graph in graphs:
-                for predicate in predicates if predicates is not None else (None,):
-                    if position == "s":
-                        yield from self._store.quads_for_pattern(node, predicate, None, graph)
-                    else:
-                        yield from self._store.quads_for_pattern(None, predicate, node, graph)
+            for predicate in predicates if predicates is not None else (None,):
+                if position == "s":
+                    found = self._store.quads_for_pattern(node, predicate, None, None)
+                else:
+                    found = self._store.quads_for_pattern(None, predicate, node, None)
+                yield from (quad for quad in found if quad.graph_name in wanted)
 
     def named_graphs(self) -> list[NamedNode]:
         """Every named graph that holds quads."""
