@@ -97,7 +97,7 @@ def import_simbench(store: Store, code: str, progress: Progress | None = None) -
     net = _load_net(code)
     step("building triples", 0.35)
     base = f"{ns.ID_BASE}simbench/{quote(code, safe='')}/"
-    profiles = _profile_frame(net, code)
+    profiles = profile_frame(net, code)
     counts = {m.table: len(net[m.table]) for m in TABLES}  # type: ignore[index]
     with tempfile.TemporaryDirectory(prefix="enertwin-import-") as tmp:
         path = Path(tmp) / "grid.nt"
@@ -236,7 +236,7 @@ def _element_links(
     return "".join(parts)
 
 
-def _profile_frame(net: object, code: str) -> pd.DataFrame:
+def profile_frame(net: object, code: str) -> pd.DataFrame:
     """Every profile column of every profile table, keyed by its DuckDB series key."""
     frames = []
     for table, frame in net.profiles.items():  # type: ignore[attr-defined]
