@@ -76,6 +76,11 @@ class Store:
         root = Path(location)
         if root.exists() and not root.is_dir():
             raise StoreError(f"the store path {root} is a file; a store is a directory")
+        if root.is_dir() and any(root.iterdir()) and not (root / "graph").is_dir():
+            raise StoreError(
+                f"the store path {root} is a directory with other files in it, not an enertwin store "
+                "(which holds graph/ and series.duckdb); give an empty or new directory"
+            )
         try:
             root.mkdir(parents=True, exist_ok=True)
             probe = root / ".enertwin-write-probe"

@@ -266,6 +266,13 @@ def test_store_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
         Store.open(path)
 
 
+def test_directory_that_is_not_a_store_is_refused_and_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(StoreError, match="not an enertwin store"):
+        Store.open(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
 def test_unreachable_endpoint_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="does not answer"):
         Store.open("http://127.0.0.1:9")
