@@ -72,3 +72,23 @@ class GraphBackend(Protocol):
     def close(self) -> None:
         """Release files and connections."""
         ...
+
+
+class SelectAndAsk:
+    """``select`` and ``ask`` for backends that answer every query through one ``_query`` method."""
+
+    def _query(self, query: str, bindings: Bindings | None, graphs: Sequence[NamedNode] | None) -> object:
+        raise NotImplementedError
+
+    def select(
+        self, query: str, bindings: Bindings | None = None, graphs: Sequence[NamedNode] | None = None
+    ) -> QuerySolutions:
+        """Run a SELECT over ``graphs`` (``None``: the union of all graphs)."""
+        result = self._query(query, bindings, graphs)
+        if not isinstance(result, QuerySolutions):
+            raise TypeError("expected a SELECT query")
+        return result
+
+    def ask(self, query: str, bindings: Bindings | None = None, graphs: Sequence[NamedNode] | None = None) -> bool:
+        """Run an ASK over ``graphs`` (``None``: all)."""
+        return bool(self._query(query, bindings, graphs))

@@ -7,15 +7,16 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Literal as Position
 
-from pyoxigraph import NamedNode, Quad, QuerySolutions, RdfFormat, Store, Variable
+from pyoxigraph import NamedNode, Quad, RdfFormat, Store, Variable
 
+from enertwin.kg.backend import SelectAndAsk
 from enertwin.kg.errors import StoreError
 from enertwin.kg.queries import TERM_TYPES, Bindings, inline_bindings
 
 CHUNK_BYTES = 16 * 1024 * 1024
 
 
-class EmbeddedBackend:
+class EmbeddedBackend(SelectAndAsk):
     """A pyoxigraph ``Store``; ``path=None`` keeps everything in memory."""
 
     def __init__(self, path: Path | None = None) -> None:
@@ -39,18 +40,6 @@ class EmbeddedBackend:
             substitutions={Variable(k): v for k, v in single.items()},
             **dataset,  # type: ignore[arg-type]
         )
-
-    def select(
-        self, query: str, bindings: Bindings | None = None, graphs: Sequence[NamedNode] | None = None
-    ) -> QuerySolutions:
-        """Run a SELECT over ``graphs`` (``None``: the union of all graphs)."""
-        result = self._query(query, bindings, graphs)
-        assert isinstance(result, QuerySolutions)
-        return result
-
-    def ask(self, query: str, bindings: Bindings | None = None, graphs: Sequence[NamedNode] | None = None) -> bool:
-        """Run an ASK over ``graphs`` (``None``: all)."""
-        return bool(self._query(query, bindings, graphs))
 
     def quads_with(
         self,

@@ -14,9 +14,9 @@ from typing import Literal as Position
 from urllib.parse import urlencode
 
 import httpx
-from pyoxigraph import NamedNode, Quad, QueryResultsFormat, QuerySolutions, RdfFormat, parse_query_results
+from pyoxigraph import NamedNode, Quad, QueryResultsFormat, RdfFormat, parse_query_results
 
-from enertwin.kg.backend import BATCH
+from enertwin.kg.backend import BATCH, SelectAndAsk
 from enertwin.kg.errors import StoreError
 from enertwin.kg.queries import Bindings, inline_bindings, load_query
 
@@ -28,7 +28,7 @@ _MEDIA = {
 _RESULTS = "application/sparql-results+json"
 
 
-class RemoteBackend:
+class RemoteBackend(SelectAndAsk):
     """Client for an endpoint that serves ``/query``, ``/update`` and ``/store`` (oxigraph's layout)."""
 
     def __init__(self, url: str, timeout: float = 300.0) -> None:
@@ -56,18 +56,6 @@ class RemoteBackend:
         if response.status_code != 200:
             raise StoreError(f"{self.url} refused a query ({response.status_code}): {response.text[:300]}")
         return parse_query_results(response.content, format=QueryResultsFormat.JSON)
-
-    def select(
-        self, query: str, bindings: Bindings | None = None, graphs: Sequence[NamedNode] | None = None
-    ) -> QuerySolutions:
-        """Run a SELECT over ``graphs`` (``None``: the union of all graphs)."""
-        result = self._query(query, bindings, graphs)
-        assert isinstance(result, QuerySolutions)
-        return result
-
-    def ask(self, query: str, bindings: Bindings | None = None, graphs: Sequence[NamedNode] | None = None) -> bool:
-        """Run an ASK over ``graphs`` (``None``: all)."""
-        return bool(self._query(query, bindings, graphs))
 
     def quads_with(
         self,
