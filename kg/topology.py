@@ -43,16 +43,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
-from importlib.resources import files
 from typing import Final, Literal, Protocol, TypeAlias, TypeVar
 
 import networkx as nx
 from pyoxigraph import BlankNode, NamedNode, QuerySolution, QuerySolutions, Store, Triple, Variable
 from pyoxigraph import Literal as RdfLiteral
 
-from .namespaces import EXTERNAL_GRID
-from .violation import Severity, Violation
+from enertwin.kg.namespaces import EXTERNAL_GRID
+from enertwin.kg.queries import load_query
+from enertwin.kg.violation import Severity, Violation
 
 SHAPES_BASE: Final = "https://w3id.org/enertwin/shapes#"
 ISLAND_CHECK: Final = SHAPES_BASE + "IslandCheck"
@@ -123,9 +122,8 @@ class TopologyRows:
 # Reading the store
 
 
-@cache
 def _query(name: str) -> str:
-    return files("enertwin.kg").joinpath(f"topology_{name}.rq").read_text(encoding="utf-8")
+    return load_query("enertwin.kg", f"topology_{name}.rq")
 
 
 class Queryable(Protocol):
