@@ -18,6 +18,7 @@ ONTOLOGY_VERSION_IRI: Final = NamedNode(f"https://w3id.org/enertwin/ontology/{ON
 ID_BASE: Final = "https://w3id.org/enertwin/id/"
 GRAPH_BASE: Final = "https://w3id.org/enertwin/graph/"
 UNIT_BASE: Final = "https://w3id.org/enertwin/unit/"
+MAPPING_BASE: Final = "https://w3id.org/enertwin/mapping#"
 
 RDF_BASE: Final = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS_BASE: Final = "http://www.w3.org/2000/01/rdf-schema#"
@@ -34,6 +35,7 @@ PREFIXES: Final = {
     "etid": ID_BASE,
     "etg": GRAPH_BASE,
     "etunit": UNIT_BASE,
+    "etmap": MAPPING_BASE,
     "rdf": RDF_BASE,
     "rdfs": RDFS_BASE,
     "owl": OWL_BASE,

@@ -21,13 +21,7 @@ from pyoxigraph import Literal, NamedNode, RdfFormat
 
 from enertwin.kg import namespaces as ns
 from enertwin.kg.errors import InputError
-from enertwin.kg.importers.simbench_mapping import (
-    MEASURED_ELEMENT_TABLES,
-    SWITCH_ELEMENT_TABLES,
-    TABLES,
-    Kind,
-    TableMap,
-)
+from enertwin.kg.importers.simbench_mapping import ElementLink, Kind, TableMap, element_links, table_maps
 from enertwin.kg.store import Store, WriteReport
 
 Progress = Callable[[str, float], None]
@@ -98,7 +92,7 @@ def import_simbench(store: Store, code: str, progress: Progress | None = None) -
     step("building triples", 0.35)
     base = f"{ns.ID_BASE}simbench/{quote(code, safe='')}/"
     profiles = profile_frame(net, code)
-    counts = {m.table: len(net[m.table]) for m in TABLES}  # type: ignore[index]
+    counts = {m.table: len(net[m.table]) for m in table_maps()}  # type: ignore[index]
     with tempfile.TemporaryDirectory(prefix="enertwin-import-") as tmp:
         path = Path(tmp) / "grid.nt"
         _write_triples(path, net, code, base, profiles)
@@ -115,13 +109,13 @@ def import_simbench(store: Store, code: str, progress: Progress | None = None) -
 
 def _write_triples(path: Path, net: object, code: str, base: str, profiles: pd.DataFrame) -> None:
     """Write the grid's triples as N-Triples, one table at a time (never all in memory at once)."""
-    iris = {m.table: _subject_iris(net[m.table], base, m.slug) for m in TABLES}  # type: ignore[index]
+    iris = {m.table: _subject_iris(net[m.table], base, m.slug) for m in table_maps()}  # type: ignore[index]
     with path.open("w", encoding="utf-8") as out:
         out.writelines(_grid_triples(code))
-        for m in TABLES:
+        for m in table_maps():
             out.write(_table_triples(net, m, iris, base))
-        out.write(_element_links(net, iris, "switch", "et", SWITCH_ELEMENT_TABLES, ns.SWITCHED_ELEMENT))
-        out.write(_element_links(net, iris, "measurement", "element_type", MEASURED_ELEMENT_TABLES, ns.MEASURES))
+        for link in element_links():
+            out.write(_element_links(net, iris, link))
         out.write(_series_triples(code, base, profiles.columns, len(profiles)))
 
 
@@ -221,18 +215,16 @@ def _table_triples(net: object, m: TableMap, iris: dict[str, pd.Series], base: s
     return "".join(out)
 
 
-def _element_links(
-    net: object, iris: dict[str, pd.Series], source: str, kind_column: str, tables: dict[str, str], prop: NamedNode
-) -> str:
-    """Links from rows of ``source`` to the element each names by (element type, index) columns."""
-    frame: pd.DataFrame = net[source]  # type: ignore[index]
+def _element_links(net: object, iris: dict[str, pd.Series], link: ElementLink) -> str:
+    """Links from rows of ``link.source`` to the element each names by (element type, index) columns."""
+    frame: pd.DataFrame = net[link.source]  # type: ignore[index]
     parts = []
-    for kind, table in tables.items():
-        rows = frame[frame[kind_column] == kind]
+    for kind, table in link.targets:
+        rows = frame[frame[link.kind_column] == kind]
         if rows.empty:
             continue
         targets = iris[table].reindex(rows["element"].astype(int).to_numpy()).set_axis(rows.index).dropna()
-        parts.append(_lines(iris[source], prop, targets))
+        parts.append(_lines(iris[link.source], link.prop, targets))
     return "".join(parts)
 
 

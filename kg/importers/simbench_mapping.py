@@ -1,21 +1,27 @@
-"""How SimBench tables (as pandapower builds them) map onto the ontology.
+"""How SimBench tables map onto the ontology, read from ``simbench_mapping.ttl``.
 
-The mapping is data: one :class:`TableMap` per SimBench table, one
-:class:`ColumnMap` per column that becomes a triple. The importer loops over it.
+The mapping is graph data: one ``etmap:TableMap`` per SimBench table, one column
+entry per column that becomes a triple, and ``etmap:ElementLink`` for rows that
+name another element by (type, index). This module only turns that Turtle into
+typed, immutable rows that the importer loops over.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
+from functools import cache
+from importlib.resources import files
 
-from pyoxigraph import NamedNode
+from pyoxigraph import NamedNode, QuerySolutions, RdfFormat, Store
 
-from enertwin.kg import namespaces as ns
+from enertwin.kg.queries import load_query
+
+PACKAGE = "enertwin.kg.importers"
 
 
 class Kind(Enum):
-    """How a column's value is written."""
+    """How a column's value is written (the local name of its ``etmap:kind``, lower case)."""
 
     DOUBLE = "double"
     BOOLEAN = "boolean"
@@ -37,7 +43,7 @@ class ColumnMap:
 
 @dataclass(frozen=True, slots=True)
 class TableMap:
-    """One SimBench table: the class of its rows and the columns kept."""
+    """One SimBench table: the class of its rows, the columns kept, constant links."""
 
     table: str
     cls: NamedNode
@@ -45,145 +51,72 @@ class TableMap:
     columns: tuple[ColumnMap, ...]
     profile_table: str | None = None
     profile_suffix: str = ""
-    extra: tuple[tuple[NamedNode, NamedNode], ...] = field(default=())
+    extra: tuple[tuple[NamedNode, NamedNode], ...] = ()
 
 
-_COMMON = (
-    ColumnMap("in_service", ns.IN_SERVICE, Kind.BOOLEAN),
-    ColumnMap("subnet", ns.SUBNET, Kind.STRING),
-    ColumnMap("voltLvl", ns.VOLTAGE_LEVEL, Kind.INTEGER),
-)
+@dataclass(frozen=True, slots=True)
+class ElementLink:
+    """Rows of ``source`` that point at an element of ``targets[code]`` by (``kind_column``, element index)."""
 
-DAY_AHEAD_MARKET = NamedNode(ns.ID_BASE + "market/day-ahead")
+    source: str
+    kind_column: str
+    prop: NamedNode
+    targets: tuple[tuple[str, str], ...]
 
-TABLES: tuple[TableMap, ...] = (
-    TableMap("bus", ns.BUS, "bus", (ColumnMap("vn_kv", ns.NOMINAL_VOLTAGE, Kind.DOUBLE), *_COMMON)),
-    TableMap(
-        "line",
-        ns.LINE,
-        "line",
-        (
-            ColumnMap("from_bus", ns.FROM_BUS, Kind.BUS),
-            ColumnMap("to_bus", ns.TO_BUS, Kind.BUS),
-            ColumnMap("length_km", ns.LENGTH, Kind.DOUBLE),
-            ColumnMap("r_ohm_per_km", ns.RESISTANCE_PER_KM, Kind.DOUBLE),
-            ColumnMap("x_ohm_per_km", ns.REACTANCE_PER_KM, Kind.DOUBLE),
-            ColumnMap("max_i_ka", ns.MAX_CURRENT, Kind.DOUBLE),
-            ColumnMap("type", ns.SOURCE_TYPE, Kind.STRING),
-            *_COMMON,
-        ),
-    ),
-    TableMap(
-        "trafo",
-        ns.TRANSFORMER,
-        "trafo",
-        (
-            ColumnMap("hv_bus", ns.HV_BUS, Kind.BUS),
-            ColumnMap("lv_bus", ns.LV_BUS, Kind.BUS),
-            ColumnMap("sn_mva", ns.RATED_APPARENT_POWER, Kind.DOUBLE),
-            *_COMMON,
-        ),
-    ),
-    TableMap(
-        "switch",
-        ns.SWITCH,
-        "switch",
-        (
-            ColumnMap("bus", ns.SWITCH_BUS, Kind.BUS),
-            ColumnMap("closed", ns.IS_CLOSED, Kind.BOOLEAN),
-            ColumnMap("type", ns.SOURCE_TYPE, Kind.STRING),
-            ColumnMap("subnet", ns.SUBNET, Kind.STRING),
-            ColumnMap("voltLvl", ns.VOLTAGE_LEVEL, Kind.INTEGER),
-        ),
-    ),
-    TableMap(
-        "load",
-        ns.LOAD,
-        "load",
-        (
-            ColumnMap("bus", ns.AT_BUS, Kind.BUS),
-            ColumnMap("p_mw", ns.ACTIVE_POWER, Kind.DOUBLE),
-            ColumnMap("type", ns.SOURCE_TYPE, Kind.STRING),
-            ColumnMap("profile", ns.HAS_PROFILE, Kind.PROFILE),
-            *_COMMON,
-        ),
-        profile_table="load",
-        profile_suffix="_pload",
-    ),
-    TableMap(
-        "sgen",
-        ns.RENEWABLE_UNIT,
-        "sgen",
-        (
-            ColumnMap("bus", ns.AT_BUS, Kind.BUS),
-            ColumnMap("p_mw", ns.ACTIVE_POWER, Kind.DOUBLE),
-            ColumnMap("type", ns.TECHNOLOGY, Kind.STRING),
-            ColumnMap("profile", ns.HAS_PROFILE, Kind.PROFILE),
-            *_COMMON,
-        ),
-        profile_table="renewables",
-    ),
-    TableMap(
-        "gen",
-        ns.THERMAL_UNIT,
-        "gen",
-        (
-            ColumnMap("bus", ns.AT_BUS, Kind.BUS),
-            ColumnMap("p_mw", ns.ACTIVE_POWER, Kind.DOUBLE),
-            ColumnMap("min_p_mw", ns.MIN_ACTIVE_POWER, Kind.DOUBLE),
-            ColumnMap("max_p_mw", ns.MAX_ACTIVE_POWER, Kind.DOUBLE),
-            ColumnMap("type", ns.HAS_FUEL_TYPE, Kind.FUEL),
-            ColumnMap("profile", ns.HAS_PROFILE, Kind.PROFILE),
-            *_COMMON,
-        ),
-        profile_table="powerplants",
-    ),
-    TableMap(
-        "storage",
-        ns.STORAGE,
-        "storage",
-        (
-            ColumnMap("bus", ns.AT_BUS, Kind.BUS),
-            ColumnMap("p_mw", ns.ACTIVE_POWER, Kind.DOUBLE),
-            ColumnMap("sn_mva", ns.RATED_APPARENT_POWER, Kind.DOUBLE),
-            ColumnMap("max_e_mwh", ns.ENERGY_CAPACITY, Kind.DOUBLE),
-            ColumnMap("min_e_mwh", ns.MIN_ENERGY, Kind.DOUBLE),
-            ColumnMap("efficiency_percent", ns.ROUND_TRIP_EFFICIENCY, Kind.DOUBLE),
-            ColumnMap("self-discharge_percent_per_day", ns.SELF_DISCHARGE, Kind.DOUBLE),
-            ColumnMap("type", ns.SOURCE_TYPE, Kind.STRING),
-            ColumnMap("profile", ns.HAS_PROFILE, Kind.PROFILE),
-            *_COMMON,
-        ),
-        profile_table="storage",
-    ),
-    TableMap(
-        "ext_grid",
-        ns.EXTERNAL_GRID,
-        "ext_grid",
-        (
-            ColumnMap("bus", ns.AT_BUS, Kind.BUS),
-            ColumnMap("min_p_mw", ns.MIN_ACTIVE_POWER, Kind.DOUBLE),
-            ColumnMap("max_p_mw", ns.MAX_ACTIVE_POWER, Kind.DOUBLE),
-            ColumnMap("type", ns.SOURCE_TYPE, Kind.STRING),
-            *_COMMON,
-        ),
-        extra=((ns.TRADES_ON, DAY_AHEAD_MARKET),),
-    ),
-    TableMap(
-        "measurement",
-        ns.METER,
-        "measurement",
-        (
-            ColumnMap("measurement_type", ns.MEASURED_VARIABLE, Kind.STRING),
-            ColumnMap("subnet", ns.SUBNET, Kind.STRING),
-            ColumnMap("voltLvl", ns.VOLTAGE_LEVEL, Kind.INTEGER),
-        ),
-    ),
-)
 
-# SimBench's switch element types and measurement element types name the table they point into.
-SWITCH_ELEMENT_TABLES = {"b": "bus", "l": "line", "t": "trafo"}
-MEASURED_ELEMENT_TABLES = {"bus": "bus", "line": "line", "trafo": "trafo"}
+@cache
+def _mapping() -> Store:
+    store = Store()
+    store.load((files(PACKAGE) / "simbench_mapping.ttl").read_bytes(), format=RdfFormat.TURTLE)
+    return store
 
-# Counted by tests and the summary: the SimBench tables that hold portfolio assets.
-ASSET_TABLES = ("gen", "sgen", "storage", "load", "ext_grid")
+
+def _rows(name: str) -> QuerySolutions:
+    rows = _mapping().query(load_query(PACKAGE, name))
+    assert isinstance(rows, QuerySolutions)
+    return rows
+
+
+def _kind(term: NamedNode) -> Kind:
+    local = term.value.rsplit("#", 1)[-1]
+    return Kind(local.removesuffix("Reference").lower())
+
+
+@cache
+def table_maps() -> tuple[TableMap, ...]:
+    """Every table map, in ``etmap:order``."""
+    columns: dict[str, list[ColumnMap]] = {}
+    for row in _rows("simbench_columns.rq"):
+        columns.setdefault(row["map"].value, []).append(  # type: ignore[union-attr]
+            ColumnMap(row["source"].value, row["property"], _kind(row["kind"]))  # type: ignore[arg-type,union-attr]
+        )
+    constants: dict[str, list[tuple[NamedNode, NamedNode]]] = {}
+    for row in _rows("simbench_constants.rq"):
+        constants.setdefault(row["map"].value, []).append((row["property"], row["value"]))  # type: ignore[arg-type,union-attr]
+    return tuple(
+        TableMap(
+            table=row["table"].value,  # type: ignore[union-attr]
+            cls=row["class"],  # type: ignore[arg-type]
+            slug=row["slug"].value,  # type: ignore[union-attr]
+            columns=tuple(columns.get(row["map"].value, ())),  # type: ignore[union-attr]
+            profile_table=row["profileTable"].value if row["profileTable"] is not None else None,
+            profile_suffix=row["profileSuffix"].value if row["profileSuffix"] is not None else "",
+            extra=tuple(constants.get(row["map"].value, ())),  # type: ignore[union-attr]
+        )
+        for row in _rows("simbench_tables.rq")
+    )
+
+
+@cache
+def element_links() -> tuple[ElementLink, ...]:
+    """Every element link, in ``etmap:order``."""
+    links: dict[str, ElementLink] = {}
+    for row in _rows("simbench_links.rq"):
+        key = row["link"].value  # type: ignore[union-attr]
+        target = (row["code"].value, row["table"].value)  # type: ignore[union-attr]
+        if key in links:
+            old = links[key]
+            links[key] = ElementLink(old.source, old.kind_column, old.prop, (*old.targets, target))
+        else:
+            links[key] = ElementLink(row["from"].value, row["kindColumn"].value, row["property"], (target,))  # type: ignore[arg-type,union-attr]
+    return tuple(links.values())

@@ -10,7 +10,7 @@ import simbench
 
 from enertwin.kg.errors import InputError
 from enertwin.kg.importers.simbench import grid_graph, grid_node, import_simbench, resolve_code, series_prefix
-from enertwin.kg.importers.simbench_mapping import TABLES
+from enertwin.kg.importers.simbench_mapping import table_maps
 from enertwin.kg.store import Store
 
 COUNT_BY_CLASS = """
@@ -32,14 +32,14 @@ def _net(code: str) -> object:
 def _counts(store: Store, code: str) -> dict[str, int]:
     rows = store.query(COUNT_BY_CLASS, {"grid": grid_node(code)})
     by_class = {r["class"].value: int(r["n"].value) for r in rows}  # type: ignore[union-attr]
-    return {m.table: by_class.get(m.cls.value, 0) for m in TABLES}
+    return {m.table: by_class.get(m.cls.value, 0) for m in table_maps()}
 
 
 @pytest.mark.parametrize("code", ["1-HV-mixed--2-sw", "1-EHV-mixed--2-sw"])
 def test_import_gives_the_counts_simbench_reports(code: str) -> None:
     with Store.open(None) as store:
         result = import_simbench(store, code)
-        expected = {m.table: len(_net(code)[m.table]) for m in TABLES}  # type: ignore[index]
+        expected = {m.table: len(_net(code)[m.table]) for m in table_maps()}  # type: ignore[index]
         assert result.counts == expected
         assert _counts(store, code) == expected
 
@@ -50,7 +50,7 @@ def test_two_grids_live_side_by_side(tmp_path) -> None:
         import_simbench(store, "1-MV-rural--2-sw")
         assert {grid_graph("1-HV-mixed--2-sw"), grid_graph("1-MV-rural--2-sw")} <= set(store.graphs())
         for code in ("1-HV-mixed--2-sw", "1-MV-rural--2-sw"):
-            expected = {m.table: len(_net(code)[m.table]) for m in TABLES}  # type: ignore[index]
+            expected = {m.table: len(_net(code)[m.table]) for m in table_maps()}  # type: ignore[index]
             assert _counts(store, code) == expected
 
 
@@ -126,3 +126,18 @@ def test_import_against_a_cost_model_without_oil_is_rejected_whole(tmp_path) -> 
             raise AssertionError("the import should have been rejected")
         assert store.canonical_dump() == before
         assert store.series.count() == values
+
+
+def test_mapping_names_only_terms_the_ontology_declares() -> None:
+    from importlib.resources import files
+
+    from pyoxigraph import RdfFormat, parse
+
+    from enertwin.kg.importers.simbench_mapping import element_links
+
+    ontology = parse((files("enertwin.ontology") / "enertwin.ttl").read_bytes(), RdfFormat.TURTLE)
+    declared = {t.subject for t in ontology if t.predicate.value.endswith("#type")}
+    used = {m.cls for m in table_maps()} | {c.prop for m in table_maps() for c in m.columns}
+    used |= {prop for m in table_maps() for prop, _ in m.extra} | {link.prop for link in element_links()}
+    assert used <= declared, sorted(str(t) for t in used - declared)
+    assert [m.table for m in table_maps()][:3] == ["bus", "line", "trafo"]
