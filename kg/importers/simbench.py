@@ -1,7 +1,7 @@
 """Import a SimBench grid (every code ``simbench`` lists) into the store.
 
 Rows become N-Triples through vectorised pandas string operations (the complete
-data set is about 1.7 M triples), profiles go to DuckDB, and the whole grid is one
+data set is about 2.3 M triples), profiles go to DuckDB, and the whole grid is one
 named graph, so importing the same code again replaces it: one copy, always.
 """
 

@@ -1,7 +1,7 @@
 """SHACL shapes compiled to SPARQL, evaluated by Oxigraph.
 
 pySHACL walks the data graph in Python and is far too slow for a SimBench
-portfolio (≈1.7 M triples). ``ShapeValidator`` reads the shapes once, turns
+portfolio (≈2.3 M triples with the complete SimBench data set). ``ShapeValidator`` reads the shapes once, turns
 every constraint into a SPARQL ``SELECT`` that returns the nodes breaking it,
 and lets pyoxigraph (Rust) run those queries over the data.
 
