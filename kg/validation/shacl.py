@@ -1,8 +1,8 @@
 """SHACL shapes compiled to SPARQL, evaluated by Oxigraph.
 
 pySHACL walks the data graph in Python and is far too slow for a SimBench
-portfolio (≈2.3 M triples with the complete SimBench data set). ``ShapeValidator`` reads the shapes once, turns
-every constraint into a SPARQL ``SELECT`` that returns the nodes breaking it,
+portfolio (≈2.3 M triples for the complete data set). ``ShapeValidator`` reads
+the shapes once, turns every constraint into a SPARQL ``SELECT`` that returns the nodes breaking it,
 and lets pyoxigraph (Rust) run those queries over the data.
 
 Supported SHACL (anything else in the ``sh:`` namespace on a shape is an
