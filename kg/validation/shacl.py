@@ -42,9 +42,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cache
 from importlib.resources import files
 
@@ -54,116 +54,28 @@ from pyoxigraph import (
     NamedNode,
     QuerySolution,
     QuerySolutions,
-    RdfFormat,
     Store,
     Triple,
-    Variable,
 )
 
 from enertwin.kg import namespaces as ns
-from enertwin.kg.violation import Severity, Violation
+from enertwin.kg.validation.compiler import (
+    CompiledQuery,
+    UnsupportedShapeError,
+    compile_shapes,
+    iri_text,
+    load_template,
+    parse_turtle,
+)
+from enertwin.kg.violation import Violation
 
 Term = NamedNode | BlankNode | Literal | Triple
-Node = NamedNode | BlankNode
-
-_SH = ns.SH_BASE
-SHAPES_BASE = "https://w3id.org/enertwin/shapes#"
-_RDF_FIRST = NamedNode(ns.RDF_BASE + "first")
-_RDF_REST = NamedNode(ns.RDF_BASE + "rest")
-_RDF_NIL = NamedNode(ns.RDF_BASE + "nil")
-_XSD_STRING = ns.XSD_STRING
 
 
-def _sh(local: str) -> NamedNode:
-    return NamedNode(_SH + local)
+__all__ = ["CompiledQuery", "ShapeValidator", "UnsupportedShapeError"]
 
-
-SH_NODE_SHAPE = _sh("NodeShape")
-SH_PROPERTY_SHAPE = _sh("PropertyShape")
-SH_TARGET_CLASS = _sh("targetClass")
-SH_PROPERTY = _sh("property")
-SH_PATH = _sh("path")
-SH_INVERSE_PATH = _sh("inversePath")
-SH_MESSAGE = _sh("message")
-SH_SEVERITY = _sh("severity")
-SH_DEACTIVATED = _sh("deactivated")
-SH_MIN_COUNT = _sh("minCount")
-SH_MAX_COUNT = _sh("maxCount")
-SH_DATATYPE = _sh("datatype")
-SH_CLASS = _sh("class")
-SH_NODE_KIND = _sh("nodeKind")
-SH_MIN_INCLUSIVE = _sh("minInclusive")
-SH_MAX_INCLUSIVE = _sh("maxInclusive")
-SH_MIN_EXCLUSIVE = _sh("minExclusive")
-SH_MAX_EXCLUSIVE = _sh("maxExclusive")
-SH_LESS_THAN_OR_EQUALS = _sh("lessThanOrEquals")
-SH_IN = _sh("in")
-SH_HAS_VALUE = _sh("hasValue")
-SH_PATTERN = _sh("pattern")
-SH_FLAGS = _sh("flags")
-SH_OR = _sh("or")
-SH_SPARQL = _sh("sparql")
-SH_SELECT = _sh("select")
-SH_PREFIXES = _sh("prefixes")
-SH_DECLARE = _sh("declare")
-SH_PREFIX = _sh("prefix")
-SH_NAMESPACE = _sh("namespace")
-
-_SEVERITIES = {
-    _sh("Violation"): Severity.VIOLATION,
-    _sh("Warning"): Severity.WARNING,
-    _sh("Info"): Severity.INFO,
-}
-_NODE_KINDS = frozenset(
-    _sh(k) for k in ("IRI", "BlankNode", "Literal", "BlankNodeOrIRI", "BlankNodeOrLiteral", "IRIOrLiteral")
-)
-
-# Constraints checked value by value: parameter -> (template, component, substituted variable).
-_VALUE_PARAMETERS = {
-    SH_DATATYPE: ("shacl_datatype.rq", "DatatypeConstraintComponent", "datatype"),
-    SH_NODE_KIND: ("shacl_node_kind.rq", "NodeKindConstraintComponent", "nodeKind"),
-    SH_MIN_INCLUSIVE: ("shacl_min_inclusive.rq", "MinInclusiveConstraintComponent", "minInclusive"),
-    SH_MAX_INCLUSIVE: ("shacl_max_inclusive.rq", "MaxInclusiveConstraintComponent", "maxInclusive"),
-    SH_MIN_EXCLUSIVE: ("shacl_min_exclusive.rq", "MinExclusiveConstraintComponent", "minExclusive"),
-    SH_MAX_EXCLUSIVE: ("shacl_max_exclusive.rq", "MaxExclusiveConstraintComponent", "maxExclusive"),
-    SH_HAS_VALUE: ("shacl_has_value.rq", "HasValueConstraintComponent", "hasValue"),
-    SH_LESS_THAN_OR_EQUALS: ("shacl_less_than_or_equals.rq", "LessThanOrEqualsConstraintComponent", "other"),
-}
-_CONSTRAINT_PARAMETERS = frozenset(
-    {SH_MIN_COUNT, SH_MAX_COUNT, SH_CLASS, SH_IN, SH_PATTERN, SH_OR, SH_SPARQL, *_VALUE_PARAMETERS}
-)
-# sh: terms a shape may carry besides its constraint parameters.
-_SHAPE_TERMS = frozenset(
-    {SH_TARGET_CLASS, SH_PROPERTY, SH_PATH, SH_MESSAGE, SH_SEVERITY, SH_DEACTIVATED, SH_FLAGS}
-    | {_sh(k) for k in ("name", "description", "order", "group", "defaultValue")}
-)
-_RESERVED_SPARQL_VARIABLES = re.compile(r"[?$](PATH|currentShape|shapesGraph)\b")
-_SELECT = re.compile(r"\bSELECT\b", re.IGNORECASE)
-_PREFIX_NAME = re.compile(r"[A-Za-z][\w.-]*|")
 _MESSAGE_VARIABLE = re.compile(r"\{[?$]([A-Za-z_]\w*)\}")
-_PLACEHOLDER = re.compile(r"^[ \t]*#@(\w+)[ \t]*$", re.MULTILINE)
-
-
-class UnsupportedShapeError(ValueError):
-    """A shape uses SHACL the compiler does not translate, or is malformed."""
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledQuery:
-    """One constraint of one shape as a SPARQL SELECT over the data.
-
-    Every solution is a violation: ``?this`` is the focus node, ``?value`` (if
-    bound) the offending value.
-    """
-
-    shape: str
-    component: str
-    message: str
-    severity: Severity
-    path: str | None
-    sparql: str
-    substitutions: Mapping[Variable, Term]
-    targets: frozenset[NamedNode]
+_XSD_STRING = ns.XSD_STRING
 
 
 class ShapeValidator:
@@ -181,16 +93,16 @@ class ShapeValidator:
     @classmethod
     def from_graphs(cls, shapes_ttl: list[str], ontology_ttl: list[str]) -> ShapeValidator:
         """Compile shapes (Turtle texts) against the class hierarchy of the ontology (Turtle texts)."""
-        shapes = _parse(shapes_ttl)
-        ontology = _parse(ontology_ttl)
+        shapes = parse_turtle(shapes_ttl)
+        ontology = parse_turtle(ontology_ttl)
         ontology.extend(shapes)  # rdfs:subClassOf written beside the shapes counts too
-        return cls(_Compiler(shapes, ontology).compile())
+        return cls(compile_shapes(shapes, ontology))
 
     def validate(self, data: Store) -> list[Violation]:
         """Every violation in ``data`` (all its graphs), sorted by focus node and shape."""
         found: dict[Violation, None] = {}
         focus_terms: dict[str, Term] = {}
-        rows = data.query(_template("shacl_present_classes.rq"), use_default_graph_as_union=True)
+        rows = data.query(load_template("shacl_present_classes.rq"), use_default_graph_as_union=True)
         assert isinstance(rows, QuerySolutions)
         present = {row["class"] for row in rows}
         selected = [query for query in self.queries if not query.targets.isdisjoint(present)]
@@ -211,7 +123,7 @@ class ShapeValidator:
                 if focus is None or isinstance(focus, Triple):
                     continue
                 value = solution["value"] if "value" in variables else None
-                key = _iri(focus)
+                key = iri_text(focus)
                 focus_terms[key] = focus
                 violation = Violation(
                     focus=key,
@@ -237,18 +149,6 @@ def _package_ttl(package: str) -> list[str]:
     """Texts of the Turtle files shipped in ``package``, in name order."""
     entries = sorted((e for e in files(package).iterdir() if e.name.endswith(".ttl")), key=lambda e: e.name)
     return [e.read_text(encoding="utf-8") for e in entries]
-
-
-@cache
-def _template(name: str) -> str:
-    return (files(__package__) / name).read_text(encoding="utf-8")
-
-
-def _parse(texts: Iterable[str]) -> Store:
-    store = Store()
-    for text in texts:
-        store.load(text, format=RdfFormat.TURTLE)
-    return store
 
 
 # -----------------------------------------------------------------------------
@@ -288,11 +188,6 @@ def _fill(message: str, solution: QuerySolution, variables: set[str]) -> str:
     return _MESSAGE_VARIABLE.sub(value_of, message)
 
 
-def _iri(term: object) -> str:
-    """Return a node's IRI, or its N-Triples form if it has none."""
-    return term.value if isinstance(term, NamedNode) else str(term)
-
-
 def _path_of(solution: QuerySolution) -> str | None:
     term = solution["path"]
     return term.value if isinstance(term, NamedNode) else None
@@ -304,381 +199,3 @@ def _source_name(data: Store, focus: Term) -> str | None:
     quads = data.quads_for_pattern(focus, ns.SOURCE_NAME, None, None)
     names = sorted(q.object.value for q in quads if isinstance(q.object, Literal))
     return names[0] if names else None
-
-
-# -----------------------------------------------------------------------------
-# Compiler
-# -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Path:
-    """How ?this reaches ?value: an IRI, its inverse, or the focus node itself."""
-
-    predicate: NamedNode | None = None
-    inverse: bool = False
-
-    def pattern(self, value: str = "value") -> str:
-        if self.predicate is None:
-            return f"BIND (?this AS ?{value})"
-        if self.inverse:
-            return f"?{value} ?path ?this ."
-        return f"?this ?path ?{value} ."
-
-    @property
-    def label(self) -> str | None:
-        if self.predicate is None:
-            return None
-        return ("^" if self.inverse else "") + self.predicate.value
-
-
-class _Emitter:
-    """Builds the queries of one shape: its targets, path, message and severity are fixed."""
-
-    def __init__(
-        self, reported: str, severity: Severity, message: str | None, path: _Path, targets: list[NamedNode]
-    ) -> None:
-        self.reported = reported
-        self.severity = severity
-        self.message = message
-        self.path = path
-        self.targets = frozenset(targets)
-        self.target_block = _values("targetClass", targets) + "\n  ?this a ?targetClass ."
-        self.base: dict[Variable, Term] = {} if path.predicate is None else {Variable("path"): path.predicate}
-
-    def __call__(
-        self,
-        template: str,
-        component: str,
-        substitutions: Mapping[str, Term] | None = None,
-        blocks: Mapping[str, str] | None = None,
-    ) -> CompiledQuery:
-        fragments = {
-            "targets": self.target_block,
-            "value": self.path.pattern(),
-            "otherValue": self.path.pattern("otherValue"),
-            **(blocks or {}),
-        }
-
-        def fill(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in fragments:
-                raise AssertionError(f"{template}: no fragment for placeholder #@{name}")
-            return "  " + fragments[name]
-
-        text = _PLACEHOLDER.sub(fill, _template(template))
-        subs = dict(self.base)
-        subs.update({Variable(k): v for k, v in (substitutions or {}).items()})
-        message = self.message or f"Value does not satisfy sh:{component} of {self.reported}."
-        return CompiledQuery(
-            self.reported, component, message, self.severity, self.path.label, text, subs, self.targets
-        )
-
-    def sparql(self, text: str, message: str | None) -> CompiledQuery:
-        message = message or f"Focus node breaks the SPARQL constraint of {self.reported}."
-        return CompiledQuery(
-            self.reported,
-            "SPARQLConstraintComponent",
-            message,
-            self.severity,
-            self.path.label,
-            text,
-            {},
-            self.targets,
-        )
-
-
-class _Compiler:
-    def __init__(self, shapes: Store, ontology: Store) -> None:
-        self.shapes = shapes
-        self.ontology = ontology
-        self._subclasses: dict[NamedNode, set[NamedNode]] = {}
-        for quad in ontology.quads_for_pattern(None, ns.RDFS_SUBCLASS_OF, None, None):
-            if isinstance(quad.subject, NamedNode) and isinstance(quad.object, NamedNode):
-                self._subclasses.setdefault(quad.object, set()).add(quad.subject)
-
-    # --- reading the shapes graph ------------------------------------------------
-
-    def objects(self, subject: Node, predicate: NamedNode) -> list[Term]:
-        found = {q.object for q in self.shapes.quads_for_pattern(subject, predicate, None, None)}
-        return sorted(found, key=str)
-
-    def one(self, subject: Node, predicate: NamedNode) -> Term | None:
-        values = self.objects(subject, predicate)
-        if len(values) > 1:
-            raise UnsupportedShapeError(f"{_name(subject)} has {len(values)} values of {_name(predicate)}")
-        return values[0] if values else None
-
-    def items(self, head: Term) -> list[Term]:
-        """Return the members of an RDF list."""
-        members: list[Term] = []
-        seen: set[Term] = set()
-        while head != _RDF_NIL:
-            if not isinstance(head, NamedNode | BlankNode) or head in seen:
-                raise UnsupportedShapeError(f"malformed RDF list at {head}")
-            seen.add(head)
-            first = self.one(head, _RDF_FIRST)
-            rest = self.one(head, _RDF_REST)
-            if first is None or rest is None:
-                raise UnsupportedShapeError(f"malformed RDF list at {head}")
-            members.append(first)
-            head = rest
-        return members
-
-    def subjects(self, predicate: NamedNode, obj: Term | None = None) -> set[Node]:
-        quads = self.shapes.quads_for_pattern(None, predicate, obj, None)
-        return {_node(q.subject, _name(predicate)) for q in quads}
-
-    # --- class hierarchy -----------------------------------------------------------
-
-    def descendants(self, classes: Iterable[NamedNode]) -> list[NamedNode]:
-        """Return the classes and all their subclasses (rdfs:subClassOf closure)."""
-        found: set[NamedNode] = set()
-        todo = list(classes)
-        while todo:
-            cls = todo.pop()
-            if cls not in found:
-                found.add(cls)
-                todo.extend(self._subclasses.get(cls, ()))
-        return sorted(found, key=lambda c: c.value)
-
-    def individuals(self, classes: Iterable[NamedNode]) -> list[Term]:
-        """Nodes the ontology types with one of ``classes``."""
-        found: set[Term] = set()
-        for cls in classes:
-            found.update(q.subject for q in self.ontology.quads_for_pattern(None, ns.RDF_TYPE, cls, None))
-        return sorted(found, key=str)
-
-    # --- compiling -------------------------------------------------------------------
-
-    def compile(self) -> list[CompiledQuery]:
-        property_shapes = (
-            self.subjects(ns.RDF_TYPE, SH_PROPERTY_SHAPE)
-            | self.subjects(SH_PATH)
-            | {
-                _node(q.object, "sh:property")
-                for q in self.shapes.quads_for_pattern(None, SH_PROPERTY, None, None)
-            }
-        )
-        node_shapes = (
-            self.subjects(ns.RDF_TYPE, SH_NODE_SHAPE)
-            | self.subjects(SH_TARGET_CLASS)
-            | self.subjects(SH_PROPERTY)
-            | self.subjects(SH_SPARQL)
-        ) - property_shapes
-        for shape in sorted(node_shapes | property_shapes, key=str):
-            self.check_terms(shape)
-
-        # (reported shape, property shape) -> target classes
-        uses: dict[tuple[str, Node], set[NamedNode]] = {}
-        queries: list[CompiledQuery] = []
-        for node_shape in sorted(node_shapes, key=str):
-            if self.deactivated(node_shape):
-                continue
-            targets = self.targets(node_shape)
-            if targets:
-                queries += self.compile_shape(node_shape, _iri(node_shape), _Path(), targets)
-            for term in self.objects(node_shape, SH_PROPERTY):
-                prop = _node(term, "sh:property")
-                reported = _iri(prop) if isinstance(prop, NamedNode) else _iri(node_shape)
-                uses.setdefault((reported, prop), set()).update(targets)
-        for prop in property_shapes:
-            own = self.targets(prop)
-            if own:
-                uses.setdefault((_iri(prop), prop), set()).update(own)
-        for (reported, prop), targets in sorted(uses.items(), key=lambda item: (item[0][0], str(item[0][1]))):
-            if targets and not self.deactivated(prop):
-                queries += self.compile_shape(prop, reported, self.path(prop), targets)
-        return queries
-
-    def check_terms(self, shape: Node) -> None:
-        """Refuse SHACL the compiler would otherwise skip without notice."""
-        for quad in self.shapes.quads_for_pattern(shape, None, None, None):
-            predicate = quad.predicate
-            if not predicate.value.startswith(_SH):
-                continue
-            if predicate not in _SHAPE_TERMS and predicate not in _CONSTRAINT_PARAMETERS:
-                raise UnsupportedShapeError(f"{_name(shape)} uses {_name(predicate)}, which is not supported")
-
-    def deactivated(self, shape: Node) -> bool:
-        flag = self.one(shape, SH_DEACTIVATED)
-        return isinstance(flag, Literal) and flag.value == "true"
-
-    def targets(self, shape: Node) -> set[NamedNode]:
-        classes = [c for c in self.objects(shape, SH_TARGET_CLASS) if isinstance(c, NamedNode)]
-        if len(classes) != len(self.objects(shape, SH_TARGET_CLASS)):
-            raise UnsupportedShapeError(f"{_name(shape)}: sh:targetClass must be an IRI")
-        return set(self.descendants(classes))
-
-    def path(self, shape: Node) -> _Path:
-        path = self.one(shape, SH_PATH)
-        if isinstance(path, NamedNode):
-            return _Path(path)
-        if isinstance(path, BlankNode):
-            inverse = self.one(path, SH_INVERSE_PATH)
-            quads = self.shapes.quads_for_pattern(path, None, None, None)
-            others = {q.predicate for q in quads} - {SH_INVERSE_PATH}
-            if isinstance(inverse, NamedNode) and not others:
-                return _Path(inverse, inverse=True)
-        raise UnsupportedShapeError(f"{_name(shape)}: sh:path must be an IRI or [ sh:inversePath IRI ]")
-
-    def message(self, *nodes: Node) -> str | None:
-        """Return the sh:message of the first node that has one, English preferred."""
-        for node in nodes:
-            messages = [m for m in self.objects(node, SH_MESSAGE) if isinstance(m, Literal)]
-            if messages:
-                messages.sort(key=lambda m: ({"en": 0, None: 1}.get(m.language, 2), m.value))
-                return messages[0].value
-        return None
-
-    def severity(self, shape: Node) -> Severity:
-        severity = self.one(shape, SH_SEVERITY)
-        if severity is None:
-            return Severity.VIOLATION
-        if not isinstance(severity, NamedNode) or severity not in _SEVERITIES:
-            raise UnsupportedShapeError(f"{_name(shape)}: unknown sh:severity {severity}")
-        return _SEVERITIES[severity]
-
-    def compile_shape(
-        self, shape: Node, reported: str, path: _Path, targets: set[NamedNode]
-    ) -> Iterator[CompiledQuery]:
-        """Yield the queries of one shape's constraints (a node shape's with ``_Path()``)."""
-        emit = _Emitter(reported, self.severity(shape), self.message(shape), path, sorted(targets, key=str))
-        min_count = self.count(shape, SH_MIN_COUNT)
-        max_count = self.count(shape, SH_MAX_COUNT)
-        if path.predicate is None and (min_count is not None or max_count is not None):
-            raise UnsupportedShapeError(f"{reported}: sh:minCount / sh:maxCount need a sh:path")
-        if min_count == 1:
-            yield emit("shacl_min_count_one.rq", "MinCountConstraintComponent")
-        elif min_count:
-            yield emit("shacl_count.rq", "MinCountConstraintComponent", {"minCount": Literal(min_count)})
-        if max_count == 1:
-            yield emit("shacl_max_count_one.rq", "MaxCountConstraintComponent")
-        elif max_count is not None:
-            yield emit("shacl_count.rq", "MaxCountConstraintComponent", {"maxCount": Literal(max_count)})
-
-        for parameter, (template, component, variable) in _VALUE_PARAMETERS.items():
-            for term in self.objects(shape, parameter):
-                self.check_value(reported, parameter, term)
-                if parameter == SH_LESS_THAN_OR_EQUALS and path.predicate is None:
-                    raise UnsupportedShapeError(f"{reported}: sh:lessThanOrEquals needs a sh:path")
-                yield emit(template, component, {variable: term})
-
-        for cls in self.objects(shape, SH_CLASS):
-            if not isinstance(cls, NamedNode):
-                raise UnsupportedShapeError(f"{reported}: sh:class must be an IRI")
-            yield self.class_query(emit, "ClassConstraintComponent", [cls])
-        for head in self.objects(shape, SH_OR):
-            yield self.class_query(emit, "OrConstraintComponent", self.or_classes(reported, head))
-        for head in self.objects(shape, SH_IN):
-            allowed = _values("allowed", self.items(head))
-            yield emit("shacl_in.rq", "InConstraintComponent", blocks={"allowed": allowed})
-        pattern = self.one(shape, SH_PATTERN)
-        if pattern is not None:
-            flags = self.one(shape, SH_FLAGS) or Literal("")
-            if not (isinstance(pattern, Literal) and isinstance(flags, Literal)):
-                raise UnsupportedShapeError(f"{reported}: sh:pattern and sh:flags must be literals")
-            yield emit("shacl_pattern.rq", "PatternConstraintComponent", {"pattern": pattern, "flags": flags})
-
-        for constraint in self.objects(shape, SH_SPARQL):
-            if not isinstance(constraint, NamedNode | BlankNode):
-                raise UnsupportedShapeError(f"{reported}: sh:sparql must be a node")
-            if not self.deactivated(constraint):
-                text = self.sparql(reported, constraint, emit.target_block)
-                message = self.message(constraint) or emit.message
-                yield emit.sparql(text, message)
-
-    def class_query(self, emit: _Emitter, component: str, classes: list[NamedNode]) -> CompiledQuery:
-        allowed = self.descendants(classes)
-        blocks = {
-            "classes": _values("class", allowed),
-            "instances": _values("instance", self.individuals(allowed)),
-        }
-        return emit("shacl_class.rq", component, blocks=blocks)
-
-    def or_classes(self, reported: str, head: Term) -> list[NamedNode]:
-        """Return the classes of an ``sh:or`` whose members are all ``[ sh:class C ]``."""
-        classes: list[NamedNode] = []
-        for member in self.items(head):
-            cls = None
-            if isinstance(member, NamedNode | BlankNode):
-                quads = self.shapes.quads_for_pattern(member, None, None, None)
-                if {q.predicate for q in quads} - {ns.RDF_TYPE} == {SH_CLASS}:
-                    cls = self.one(member, SH_CLASS)
-            if not isinstance(cls, NamedNode):
-                raise UnsupportedShapeError(f"{reported}: sh:or takes only members [ sh:class C ]")
-            classes.append(cls)
-        return classes
-
-    def count(self, shape: Node, parameter: NamedNode) -> int | None:
-        term = self.one(shape, parameter)
-        if term is None:
-            return None
-        if not (isinstance(term, Literal) and term.value.isdigit()):
-            raise UnsupportedShapeError(f"{_name(shape)}: {_name(parameter)} must be a non-negative integer")
-        return int(term.value)
-
-    def check_value(self, reported: str, parameter: NamedNode, term: Term) -> None:
-        iri_valued = (SH_DATATYPE, SH_CLASS, SH_NODE_KIND, SH_LESS_THAN_OR_EQUALS)
-        if parameter in iri_valued and not isinstance(term, NamedNode):
-            raise UnsupportedShapeError(f"{reported}: {_name(parameter)} must be an IRI")
-        if parameter == SH_NODE_KIND and term not in _NODE_KINDS:
-            raise UnsupportedShapeError(f"{reported}: unknown sh:nodeKind {term}")
-        bounds = (SH_MIN_INCLUSIVE, SH_MAX_INCLUSIVE, SH_MIN_EXCLUSIVE, SH_MAX_EXCLUSIVE)
-        if parameter in bounds and not isinstance(term, Literal):
-            raise UnsupportedShapeError(f"{reported}: {_name(parameter)} must be a literal")
-
-    def sparql(self, reported: str, constraint: Node, target_block: str) -> str:
-        """Return a SHACL-SPARQL SELECT with the focus nodes bound at the start of its WHERE clause."""
-        select = self.one(constraint, SH_SELECT)
-        if not isinstance(select, Literal):
-            raise UnsupportedShapeError(f"{reported}: sh:sparql needs one sh:select (ASK is not supported)")
-        body = select.value
-        if _RESERVED_SPARQL_VARIABLES.search(body):
-            raise UnsupportedShapeError(f"{reported}: $PATH, $currentShape, $shapesGraph are not supported")
-        keyword = _SELECT.search(body)
-        brace = body.find("{", keyword.end()) if keyword else -1
-        if brace < 0:
-            raise UnsupportedShapeError(f"{reported}: sh:select is not a SELECT query")
-        prologue = "".join(f"PREFIX {p}: {n}\n" for p, n in self.prefixes(reported, constraint))
-        return f"{prologue}{body[: brace + 1]}\n  {target_block}\n{body[brace + 1 :]}"
-
-    def prefixes(self, reported: str, constraint: Node) -> list[tuple[str, str]]:
-        declared: dict[str, str] = {}
-        for source in self.objects(constraint, SH_PREFIXES):
-            for term in self.objects(_node(source, "sh:prefixes"), SH_DECLARE):
-                declaration = _node(term, "sh:declare")
-                prefix = self.one(declaration, SH_PREFIX)
-                namespace = self.one(declaration, SH_NAMESPACE)
-                if not isinstance(prefix, Literal) or not isinstance(namespace, Literal | NamedNode):
-                    raise UnsupportedShapeError(f"{reported}: a sh:declare needs sh:prefix and sh:namespace")
-                if not _PREFIX_NAME.fullmatch(prefix.value):
-                    raise UnsupportedShapeError(f"{reported}: {prefix.value!r} is not a SPARQL prefix name")
-                iri = str(NamedNode(namespace.value))
-                if declared.setdefault(prefix.value, iri) != iri:
-                    raise UnsupportedShapeError(f"{reported}: prefix {prefix.value!r} is declared twice")
-        return sorted(declared.items())
-
-
-def _node(term: Term, role: str) -> Node:
-    """Return ``term`` if it is an IRI or a blank node, as shapes and list cells must be."""
-    if not isinstance(term, NamedNode | BlankNode):
-        raise UnsupportedShapeError(f"{term} is used where an IRI or blank node is needed ({role})")
-    return term
-
-
-def _values(variable: str, terms: Iterable[Term]) -> str:
-    """Build a VALUES block from RDF terms, serialised by pyoxigraph."""
-    return f"VALUES ?{variable} {{ {' '.join(str(t) for t in terms)} }}"
-
-
-def _name(term: object) -> str:
-    if isinstance(term, NamedNode):
-        for prefix, base in (("ets:", SHAPES_BASE), ("sh:", _SH), ("et:", ns.ET_BASE)):
-            if term.value.startswith(base):
-                return prefix + term.value[len(base) :]
-        return term.value
-    return str(term)
-
-
-__all__ = ["CompiledQuery", "ShapeValidator", "UnsupportedShapeError"]
