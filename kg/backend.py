@@ -14,6 +14,7 @@ from typing import Protocol
 
 from pyoxigraph import NamedNode, Quad, QuerySolutions, RdfFormat
 
+from enertwin.kg.errors import InputError
 from enertwin.kg.queries import Bindings
 
 BATCH = 2000
@@ -86,7 +87,7 @@ class SelectAndAsk:
         """Run a SELECT over ``graphs`` (``None``: the union of all graphs)."""
         result = self._query(query, bindings, graphs)
         if not isinstance(result, QuerySolutions):
-            raise TypeError("expected a SELECT query")
+            raise InputError("the query is not a SELECT query (ASK, CONSTRUCT and DESCRIBE are not answered here)")
         return result
 
     def ask(self, query: str, bindings: Bindings | None = None, graphs: Sequence[NamedNode] | None = None) -> bool:

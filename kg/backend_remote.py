@@ -17,7 +17,7 @@ import httpx
 from pyoxigraph import NamedNode, Quad, QueryResultsFormat, RdfFormat, parse_query_results
 
 from enertwin.kg.backend import BATCH, SelectAndAsk
-from enertwin.kg.errors import StoreError
+from enertwin.kg.errors import InputError, StoreError
 from enertwin.kg.queries import Bindings, inline_bindings, load_query
 
 _MEDIA = {
@@ -53,6 +53,8 @@ class RemoteBackend(SelectAndAsk):
             content=urlencode(form).encode("ascii"),
             headers={"Accept": _RESULTS, "Content-Type": "application/x-www-form-urlencoded"},
         )
+        if response.status_code == 400:
+            raise InputError(f"{self.url} rejected the query as invalid SPARQL: {response.text[:300]}")
         if response.status_code != 200:
             raise StoreError(f"{self.url} refused a query ({response.status_code}): {response.text[:300]}")
         return parse_query_results(response.content, format=QueryResultsFormat.JSON)

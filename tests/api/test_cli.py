@@ -127,3 +127,17 @@ def test_validate_finds_series_whose_values_are_gone(tmp_path: Path) -> None:
     assert result.exit_code == 5
     findings = json.loads(result.output)
     assert findings and all(f["rule"].endswith("SeriesReferenceCheck") for f in findings)
+
+
+def test_query_that_is_not_select_or_not_sparql_exits_2(tmp_path: Path) -> None:
+    store = str(tmp_path / "store")
+    ask = tmp_path / "ask.rq"
+    ask.write_text("ASK { ?s ?p ?o }")
+    result = runner.invoke(app, ["query", str(ask), "--store", store])
+    assert result.exit_code == 2
+    assert "not a SELECT query" in result.output
+    broken = tmp_path / "broken.rq"
+    broken.write_text("SELEKT ?s WHERE { ?s ?p ?o }")
+    result = runner.invoke(app, ["query", str(broken), "--store", store])
+    assert result.exit_code == 2
+    assert "not valid SPARQL" in result.output
