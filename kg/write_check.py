@@ -80,7 +80,7 @@ def check_write(
     def context(
         nodes: set[NamedNode], position: Position["s", "o"], predicates: Sequence[NamedNode] | None = None
     ) -> list[Quad]:
-        found = backend.quads_with(sorted(nodes, key=str), position, graphs, predicates)
+        found = backend.quads_with(list(nodes), position, graphs, predicates)
         return [q for q in found if q.graph_name != dataset.target or _triple(q) not in removed]
 
     # The nodes pointing at what the write touches are checked too (a removed bus breaks its loads).
