@@ -7,13 +7,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from pyoxigraph import Literal
 
-from enertwin.kg.store import Store
+from enertwin.kg import namespaces as ns
+from enertwin.kg.store import META_GRAPH, STORE_NODE, Store
 
 DATA = Path(__file__).parent / "data"
 
@@ -73,3 +75,17 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         opened = Store.open(url, series_path=tmp_path / "series.duckdb")
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def stamp_version() -> Callable[[Path, str], None]:
+    """Rewrite the ontology version recorded in the disk store at a path (a store from another release)."""
+
+    def stamp(location: Path, version: str) -> None:
+        with Store.open(location) as store:
+            store.backend.update(
+                f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {STORE_NODE} {ns.ONTOLOGY_VERSION_PROP} ?v }} }} ; "
+                f"INSERT DATA {{ GRAPH {META_GRAPH} {{ {STORE_NODE} {ns.ONTOLOGY_VERSION_PROP} {Literal(version)} }} }}"
+            )
+
+    return stamp

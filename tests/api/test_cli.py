@@ -8,8 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from enertwin.api.cli import app
-from enertwin.kg import namespaces as ns
-from enertwin.kg.store import META_GRAPH, STORE_NODE, Store
+from enertwin.kg.store import Store
 
 runner = CliRunner()
 COUNT_LOADS = """PREFIX et: <https://w3id.org/enertwin/ontology#>
@@ -58,13 +57,9 @@ def test_unreadable_store_path_exits_3(tmp_path: Path) -> None:
     assert "is a file" in result.output
 
 
-def test_store_of_another_version_exits_4(tmp_path: Path) -> None:
+def test_store_of_another_version_exits_4(tmp_path: Path, stamp_version) -> None:
     location = tmp_path / "store"
-    with Store.open(location) as store:
-        store.backend.update(
-            f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {STORE_NODE} {ns.ONTOLOGY_VERSION_PROP} ?v }} }} ; "
-            f'INSERT DATA {{ GRAPH {META_GRAPH} {{ {STORE_NODE} {ns.ONTOLOGY_VERSION_PROP} "9.9.9" }} }}'
-        )
+    stamp_version(location, "9.9.9")
     result = runner.invoke(app, ["import", "simbench", "hv-mixed", "--store", str(location)])
     assert result.exit_code == 4
     assert "9.9.9" in result.output
