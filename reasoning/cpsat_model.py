@@ -1,0 +1,243 @@
+"""Problem → CP-SAT model: one function per constraint family of the reference problem.
+
+Variables are integers in the units of :mod:`enertwin.reasoning.scaling`. Thermal units use
+the three-binary formulation (on, start, stop) with start/stop-aware ramp limits, whose linear
+relaxation is tight; renewables are one variable per step (curtailment is free, so which unit
+is curtailed does not change the cost; the schedule shares it out afterwards).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from enertwin.reasoning.problem import DispatchProblem, StorageUnit, ThermalUnit
+from enertwin.reasoning.scaling import ENERGY_COEFFICIENT_SCALE, Scaling
+
+IntVar = cp_model.IntVar
+LinearExpr = cp_model.LinearExprT
+
+
+@dataclass(slots=True)
+class ThermalVars:
+    """Per-step variables of one thermal unit (start/stop only where something depends on them)."""
+
+    unit: ThermalUnit
+    on: list[IntVar]
+    p: list[IntVar]
+    start: list[IntVar] = field(default_factory=list)
+    stop: list[IntVar] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class StorageVars:
+    """Per-step variables of one storage unit."""
+
+    unit: StorageUnit
+    charge: list[IntVar]
+    discharge: list[IntVar]
+    energy: list[IntVar]
+
+
+@dataclass(slots=True)
+class DispatchModel:
+    """A CP-SAT model of one problem and the handles to read its solution."""
+
+    problem: DispatchProblem
+    scaling: Scaling
+    model: cp_model.CpModel
+    demand: list[int]
+    thermal: list[ThermalVars] = field(default_factory=list)
+    storage: list[StorageVars] = field(default_factory=list)
+    renewables: list[IntVar] = field(default_factory=list)
+    buy: list[IntVar] = field(default_factory=list)
+    sell: list[IntVar] = field(default_factory=list)
+    unserved: list[IntVar] = field(default_factory=list)
+
+
+def scaling_for(problem: DispatchProblem) -> Scaling:
+    """The scaling that represents every price of ``problem`` exactly (where possible)."""
+    market = problem.market
+    prices = [u.costs.cost_per_mwh for u in problem.thermal]
+    prices += [*market.buy_price, *market.sell_price, problem.value_of_lost_load]
+    return Scaling.for_prices(problem.horizon.step_hours, prices)
+
+
+def build_model(problem: DispatchProblem, scaling: Scaling | None = None) -> DispatchModel:
+    """The whole reference problem as a CP-SAT model."""
+    scaling = scaling or scaling_for(problem)
+    dm = DispatchModel(problem, scaling, cp_model.CpModel(), [scaling.power_near(d) for d in problem.demand])
+    add_thermal_units(dm)
+    add_renewables(dm)
+    add_storage(dm)
+    add_market(dm)
+    add_unserved_energy(dm)
+    add_power_balance(dm)
+    set_objective(dm)
+    return dm
+
+
+def add_thermal_units(dm: DispatchModel) -> None:
+    """Commitment, output limits, start/stop logic, ramps and minimum up/down times per unit."""
+    for unit in dm.problem.thermal:
+        tv = _thermal_vars(dm, unit)
+        add_output_limits(dm, tv)
+        if _needs_transitions(unit, dm.scaling):
+            add_start_stop_logic(dm, tv)
+            add_ramp_limits(dm, tv)
+            add_minimum_up_down(dm, tv)
+        dm.thermal.append(tv)
+
+
+def _thermal_vars(dm: DispatchModel, unit: ThermalUnit) -> ThermalVars:
+    top = dm.scaling.power_down(unit.max_p)
+    m = dm.model
+    return ThermalVars(
+        unit,
+        on=[m.new_bool_var(f"on[{unit.name}][{t}]") for t in range(dm.problem.steps)],
+        p=[m.new_int_var(0, top, f"p[{unit.name}][{t}]") for t in range(dm.problem.steps)],
+    )
+
+
+def _needs_transitions(unit: ThermalUnit, scaling: Scaling) -> bool:
+    """Start/stop variables matter only for start costs, binding ramps or minimum times."""
+    binding_ramp = scaling.power_down(unit.ramp_mw) < scaling.power_down(unit.max_p)
+    return unit.start_cost > 0 or binding_ramp or unit.min_up_steps > 1 or unit.min_down_steps > 1
+
+
+def add_output_limits(dm: DispatchModel, tv: ThermalVars) -> None:
+    """``on × min ≤ p ≤ on × max``."""
+    low, high = dm.scaling.power_up(tv.unit.min_p), dm.scaling.power_down(tv.unit.max_p)
+    low = min(low, high)
+    for on, p in zip(tv.on, tv.p, strict=True):
+        dm.model.add(p <= high * on)
+        if low > 0:
+            dm.model.add(p >= low * on)
+
+
+def add_start_stop_logic(dm: DispatchModel, tv: ThermalVars) -> None:
+    """``on[t] − on[t−1] = start[t] − stop[t]`` and never both, from the initial state."""
+    m = dm.model
+    name = tv.unit.name
+    before: LinearExpr = int(tv.unit.initial_on)
+    for t, on in enumerate(tv.on):
+        start, stop = m.new_bool_var(f"start[{name}][{t}]"), m.new_bool_var(f"stop[{name}][{t}]")
+        m.add(on - before == start - stop)
+        m.add_at_most_one(start, stop)
+        tv.start.append(start)
+        tv.stop.append(stop)
+        before = on
+
+
+def add_ramp_limits(dm: DispatchModel, tv: ThermalVars) -> None:
+    """``|p[t] − p[t−1]| ≤ R`` while on; a start or stop may jump by ``max(min, R)``."""
+    s = dm.scaling
+    ramp, jump = s.power_down(tv.unit.ramp_mw), max(s.power_up(tv.unit.min_p), s.power_down(tv.unit.ramp_mw))
+    if ramp >= s.power_down(tv.unit.max_p):
+        return
+    m = dm.model
+    p_before: LinearExpr = s.power_up(tv.unit.initial_p) if tv.unit.initial_on else 0
+    on_before: LinearExpr = int(tv.unit.initial_on)
+    for t in range(dm.problem.steps):
+        m.add(tv.p[t] - p_before <= ramp * on_before + jump * tv.start[t])
+        m.add(p_before - tv.p[t] <= ramp * tv.on[t] + jump * tv.stop[t])
+        p_before, on_before = tv.p[t], tv.on[t]
+
+
+def add_minimum_up_down(dm: DispatchModel, tv: ThermalVars) -> None:
+    """A start keeps the unit on for ``min_up`` steps, a stop keeps it off for ``min_down``.
+
+    Only transitions inside the horizon count (the reference problem's rule).
+    """
+    m = dm.model
+    up, down = tv.unit.min_up_steps, tv.unit.min_down_steps
+    for t in range(dm.problem.steps):
+        if up > 1:
+            m.add(cp_model.LinearExpr.sum(tv.start[max(0, t - up + 1) : t + 1]) <= tv.on[t])
+        if down > 1:
+            m.add(cp_model.LinearExpr.sum(tv.stop[max(0, t - down + 1) : t + 1]) <= 1 - tv.on[t])
+
+
+def add_renewables(dm: DispatchModel) -> None:
+    """Total renewable output per step, at most what is available."""
+    available = np.zeros(dm.problem.steps, dtype=np.int64)
+    for unit in dm.problem.renewables:
+        available += [dm.scaling.power_down(a) for a in unit.available]
+    dm.renewables = [dm.model.new_int_var(0, int(a), f"res[{t}]") for t, a in enumerate(available)]
+
+
+def add_storage(dm: DispatchModel) -> None:
+    """Charge, discharge and the energy balance with losses and self-discharge."""
+    s = dm.scaling
+    k = ENERGY_COEFFICIENT_SCALE
+    hours = dm.problem.horizon.step_hours
+    for unit in dm.problem.storage:
+        m, name, steps = dm.model, unit.name, dm.problem.steps
+        power = s.power_down(unit.power_mw)
+        sv = StorageVars(
+            unit,
+            charge=[m.new_int_var(0, power, f"charge[{name}][{t}]") for t in range(steps)],
+            discharge=[m.new_int_var(0, power, f"discharge[{name}][{t}]") for t in range(steps)],
+            energy=[m.new_int_var(0, s.energy_down(unit.capacity_mwh), f"soc[{name}][{t}]") for t in range(steps)],
+        )
+        keep = round(k * unit.retention(hours))
+        gain = round(k * unit.eta * hours * s.power_mw / s.energy_mwh)
+        loss = round(k * hours / unit.eta * s.power_mw / s.energy_mwh)
+        before: LinearExpr = round(k * unit.retention(hours) * unit.initial_mwh / s.energy_mwh)
+        for t in range(steps):
+            residual = k * sv.energy[t] - before - gain * sv.charge[t] + loss * sv.discharge[t]
+            m.add_linear_constraint(residual, -k // 2, k // 2)
+            before = keep * sv.energy[t]
+        m.add(sv.energy[-1] >= s.energy_up(unit.initial_mwh))
+        dm.storage.append(sv)
+
+
+def add_market(dm: DispatchModel) -> None:
+    """Buy and sell up to the external grids' limit (no limit where none is given)."""
+    limit = dm.problem.market.limit_mw
+    top = dm.scaling.power_down(limit) if limit is not None else _unlimited_trade(dm)
+    dm.buy = [dm.model.new_int_var(0, top, f"buy[{t}]") for t in range(dm.problem.steps)]
+    dm.sell = [dm.model.new_int_var(0, top, f"sell[{t}]") for t in range(dm.problem.steps)]
+
+
+def _unlimited_trade(dm: DispatchModel) -> int:
+    """A bound no useful trade exceeds: all demand, or all the portfolio can produce."""
+    p = dm.problem
+    producible = sum(u.max_p for u in p.thermal) + float(p.available_renewables.max(initial=0.0))
+    producible += sum(u.power_mw for u in p.storage)
+    return dm.scaling.power_up(max(float(p.demand.max(initial=0.0)), producible)) + 1
+
+
+def add_unserved_energy(dm: DispatchModel) -> None:
+    """Demand that is not served, paid for at the value of lost load."""
+    dm.unserved = [dm.model.new_int_var(0, max(0, d), f"unserved[{t}]") for t, d in enumerate(dm.demand)]
+
+
+def add_power_balance(dm: DispatchModel) -> None:
+    """Copper plate: supply equals demand in every step."""
+    for t in range(dm.problem.steps):
+        plus = [tv.p[t] for tv in dm.thermal] + [sv.discharge[t] for sv in dm.storage]
+        plus += [dm.renewables[t], dm.buy[t], dm.unserved[t]]
+        minus = [sv.charge[t] for sv in dm.storage] + [dm.sell[t]]
+        supply = cp_model.LinearExpr.sum(plus) - cp_model.LinearExpr.sum(minus)
+        dm.model.add(supply == dm.demand[t])
+
+
+def set_objective(dm: DispatchModel) -> None:
+    """Fuel and CO2, start-ups, market trades and unserved energy, in objective units."""
+    s, p = dm.scaling, dm.problem
+    variables: list[IntVar] = []
+    coefficients: list[int] = []
+    for tv in dm.thermal:
+        variables += tv.p
+        coefficients += [s.price(tv.unit.costs.cost_per_mwh)] * p.steps
+        if tv.start and tv.unit.start_cost > 0:
+            variables += tv.start
+            coefficients += [s.money(tv.unit.start_cost)] * p.steps
+    variables += [*dm.buy, *dm.sell, *dm.unserved]
+    coefficients += [s.price(float(x)) for x in p.market.buy_price]
+    coefficients += [-s.price(float(x)) for x in p.market.sell_price]
+    coefficients += [s.price(p.value_of_lost_load)] * p.steps
+    dm.model.minimize(cp_model.LinearExpr.weighted_sum(variables, coefficients))

@@ -1,0 +1,336 @@
+"""Graph → problem: read one grid's portfolio, its costs and its market into a DispatchProblem.
+
+Every number comes from a SPARQL query (``dispatch_*.rq``) or from a series the graph points
+to; a fact the problem needs but the graph lacks is an :class:`InputError` naming the IRI and
+the property.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from pyoxigraph import Literal, NamedNode
+
+from enertwin.kg.errors import InputError
+from enertwin.kg.queries import load_query
+from enertwin.kg.store import Store
+from enertwin.reasoning.merit_order import FleetUnit, merit_order_price
+from enertwin.reasoning.problem import (
+    CostTerms,
+    DispatchProblem,
+    FloatArray,
+    Horizon,
+    Load,
+    Market,
+    RenewableUnit,
+    StorageUnit,
+    ThermalUnit,
+    frozen_array,
+)
+
+_PACKAGE = "enertwin.reasoning"
+_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
+DEFAULT_COST_MODEL = "https://w3id.org/enertwin/id/costs/reference"
+
+
+@dataclass(frozen=True, slots=True)
+class CostModel:
+    """Portfolio-wide cost terms of one et:CostModel."""
+
+    iri: str
+    co2_price: float
+    spread: float
+    value_of_lost_load: float
+
+
+def read_problem(
+    store: Store, grid: str, case: str, start: datetime, steps: int, cost_model: str | None = None
+) -> DispatchProblem:
+    """The dispatch problem of ``grid`` over ``steps`` steps from ``start``, priced by ``cost_model``."""
+    _require_grid(store, grid)
+    model = choose_cost_model(store, cost_model)
+    horizon = read_horizon(store, grid, start, steps)
+    thermal = read_thermal(store, grid, model, horizon)
+    renewables = tuple(
+        RenewableUnit(iri, name, values, key)
+        for iri, name, values, key in _profiled(store, grid, "dispatch_renewables.rq", horizon)
+    )
+    loads = tuple(
+        Load(iri, name, values, key) for iri, name, values, key in _profiled(store, grid, "dispatch_loads.rq", horizon)
+    )
+    return DispatchProblem(
+        case=case,
+        grid=grid,
+        cost_model=model.iri,
+        horizon=horizon,
+        thermal=thermal,
+        renewables=renewables,
+        storage=read_storage(store, grid),
+        loads=loads,
+        market=read_market(store, grid, model, horizon),
+        value_of_lost_load=model.value_of_lost_load,
+        co2_price=model.co2_price,
+    )
+
+
+def _require_grid(store: Store, grid: str) -> None:
+    rows = list(store.query(load_query(_PACKAGE, "dispatch_grid.rq"), {"grid": NamedNode(grid)}))
+    if not rows:
+        raise InputError(f"no grid <{grid}> in the store: import it first (`enertwin import simbench CODE`)")
+
+
+def choose_cost_model(store: Store, wanted: str | None) -> CostModel:
+    """The cost model ``wanted``, else the only one, else the reference one."""
+    models = {
+        str(r["model"].value): CostModel(  # type: ignore[union-attr]
+            str(r["model"].value),
+            _float(r["co2"]),
+            _float(r["spread"]),
+            _float(r["voll"]),  # type: ignore[union-attr]
+        )
+        for r in store.query(load_query(_PACKAGE, "dispatch_cost_models.rq"))
+    }
+    if wanted is not None:
+        if wanted not in models:
+            raise InputError(f"no cost model <{wanted}> in the store; there are: {', '.join(sorted(models)) or 'none'}")
+        return models[wanted]
+    if len(models) == 1:
+        return next(iter(models.values()))
+    if DEFAULT_COST_MODEL in models:
+        return models[DEFAULT_COST_MODEL]
+    raise InputError(
+        f"the store holds {len(models)} cost models and none is the reference one; "
+        f"choose one with --cost-model: {', '.join(sorted(models)) or 'none'}"
+    )
+
+
+def read_horizon(store: Store, grid: str, start: datetime, steps: int) -> Horizon:
+    """Locate ``start`` and ``steps`` in the time base of ``grid``'s profiles."""
+    if steps <= 0:
+        raise InputError(f"steps must be a positive number of time steps, got {steps}")
+    rows = list(store.query(load_query(_PACKAGE, "dispatch_time_base.rq"), {"grid": NamedNode(grid)}))
+    if not rows:
+        raise InputError(f"the grid <{grid}> has no profiles (et:hasProfile with et:startTime and et:resolution)")
+    if len(rows) > 1:
+        raise InputError(f"the profiles of grid <{grid}> disagree on their start time or resolution")
+    row = rows[0]
+    origin = datetime.fromisoformat(str(row["start"].value))  # type: ignore[union-attr]
+    step = parse_duration(str(row["resolution"].value))  # type: ignore[union-attr]
+    length = int(str(row["steps"].value))  # type: ignore[union-attr]
+    if (start.tzinfo is None) != (origin.tzinfo is None):
+        raise InputError(f"give the start {start.isoformat()} the way the profiles are: like {origin.isoformat()}")
+    offset = (start - origin) / step
+    last = origin + step * (length - 1)
+    if offset != int(offset):
+        raise InputError(f"the start {start.isoformat()} is not on a {_minutes(step)}-minute step of the profiles")
+    first = int(offset)
+    if first < 0 or first + steps > length:
+        raise InputError(
+            f"the horizon {start.isoformat()} + {steps} steps is outside the profiles of <{grid}>, "
+            f"which run from {origin.isoformat()} to {last.isoformat()} ({length} steps of {_minutes(step)} min)"
+        )
+    return Horizon(start=start, first_step=first, steps=steps, step_hours=step / timedelta(hours=1))
+
+
+def parse_duration(text: str) -> timedelta:
+    """An ``xsd:duration`` of days, hours, minutes and seconds (``PT15M``) as a timedelta."""
+    match = _DURATION.match(text)
+    if not match or text in ("P", "PT"):
+        raise InputError(f"the profile resolution {text!r} is not a duration of days, hours, minutes or seconds")
+    days, hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    step = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    if step <= timedelta(0):
+        raise InputError(f"the profile resolution {text!r} is not positive")
+    return step
+
+
+def _minutes(step: timedelta) -> str:
+    return f"{step / timedelta(minutes=1):g}"
+
+
+def read_thermal(store: Store, grid: str, model: CostModel, horizon: Horizon) -> tuple[ThermalUnit, ...]:
+    """Thermal units with their fuel's costs; the initial state comes from each unit's profile."""
+    rows = [
+        r
+        for r in store.query(
+            load_query(_PACKAGE, "dispatch_thermal.rq"), {"grid": NamedNode(grid), "model": NamedNode(model.iri)}
+        )
+        if _in_service(r)
+    ]
+    keys = [str(r["profileKey"].value) for r in rows if r["profileKey"] is not None]  # type: ignore[union-attr]
+    initial = _series(store, keys, horizon.first_step, 1)
+    units = []
+    for r in rows:
+        iri = str(r["unit"].value)  # type: ignore[union-attr]
+        costs = _cost_terms(r, iri, model)
+        max_p = _float(r["maxP"])
+        min_p = _float(r["minP"]) if r["minP"] is not None else 0.0
+        key = str(r["profileKey"].value) if r["profileKey"] is not None else None  # type: ignore[union-attr]
+        units.append(
+            ThermalUnit(
+                iri=iri,
+                name=_name(r, iri),
+                min_p=min_p,
+                max_p=max_p,
+                costs=costs,
+                ramp_mw=costs.ramp_share * max_p,
+                min_up_steps=_whole_steps(costs.min_up_hours, horizon.step_hours),
+                min_down_steps=_whole_steps(costs.min_down_hours, horizon.step_hours),
+                initial_on=bool(key is not None and initial[key][0] > 0),
+                profile=key,
+            )
+        )
+    return tuple(units)
+
+
+def _cost_terms(row: object, unit: str, model: CostModel) -> CostTerms:
+    r = row  # a pyoxigraph QuerySolution
+    fuel = r["fuel"]  # type: ignore[index]
+    if fuel is None:
+        raise InputError(f"thermal unit <{unit}> has no fuel type (et:hasFuelType), so no cost entry applies to it")
+    if r["entry"] is None:  # type: ignore[index]
+        raise InputError(
+            f"thermal unit <{unit}> burns <{fuel.value}>, but cost model <{model.iri}> has no complete et:CostEntry "
+            "for it (et:forFuelType with marginal cost, emission factor, start cost, ramp share, min up/down time)"
+        )
+    marginal, emission = _float(r["marginal"]), _float(r["emission"])  # type: ignore[index]
+    return CostTerms(
+        entry=str(r["entry"].value),  # type: ignore[index]
+        fuel=str(fuel.value),
+        fuel_code=str(r["fuelCode"].value) if r["fuelCode"] is not None else str(fuel.value),  # type: ignore[index]
+        cost_per_mwh=marginal + model.co2_price * emission,
+        start_cost_per_mw=_float(r["startCost"]),  # type: ignore[index]
+        ramp_share=_float(r["rampShare"]),  # type: ignore[index]
+        min_up_hours=_float(r["minUp"]),  # type: ignore[index]
+        min_down_hours=_float(r["minDown"]),  # type: ignore[index]
+    )
+
+
+def _whole_steps(hours: float, step_hours: float) -> int:
+    """Hours as a whole number of steps, rounded up so the minimum time is always honoured."""
+    return max(0, math.ceil(hours / step_hours - 1e-9))
+
+
+def _profiled(
+    store: Store, grid: str, query: str, horizon: Horizon
+) -> Iterable[tuple[str, str, FloatArray, str | None]]:
+    """Assets whose power is their nominal power times their profile (renewables, loads)."""
+    rows = [r for r in store.query(load_query(_PACKAGE, query), {"grid": NamedNode(grid)}) if _in_service(r)]
+    keys = [str(r["profileKey"].value) for r in rows if r["profileKey"] is not None]  # type: ignore[union-attr]
+    profiles = _series(store, keys, horizon.first_step, horizon.steps)
+    for r in rows:
+        iri = str(r["unit"].value)  # type: ignore[union-attr]
+        nominal = _float(r["p"])
+        key = str(r["profileKey"].value) if r["profileKey"] is not None else None  # type: ignore[union-attr]
+        shape = profiles[key] if key is not None else np.ones(horizon.steps)
+        yield iri, _name(r, iri), frozen_array(nominal * shape), key
+
+
+def _series(store: Store, keys: list[str], start: int, count: int) -> dict[str, np.ndarray]:
+    if not keys:
+        return {}
+    values = store.series.read_many(keys, start, count)
+    short = sorted(k for k, v in values.items() if len(v) < count)
+    if short:
+        raise InputError(f"profile(s) {short[:3]} end before the horizon ({count} steps from step {start})")
+    return values
+
+
+def read_storage(store: Store, grid: str) -> tuple[StorageUnit, ...]:
+    """Storage units with an energy capacity above zero (the others cannot store anything)."""
+    units = []
+    for r in store.query(load_query(_PACKAGE, "dispatch_storage.rq"), {"grid": NamedNode(grid)}):
+        iri = str(r["unit"].value)  # type: ignore[union-attr]
+        if not _in_service(r) or r["capacity"] is None or _float(r["capacity"]) <= 0:
+            continue
+        for prop, var in (("et:ratedApparentPower", "power"), ("et:roundTripEfficiency", "efficiency")):
+            if r[var] is None:
+                raise InputError(f"storage <{iri}> has an energy capacity but no {prop}")
+        units.append(
+            StorageUnit(
+                iri=iri,
+                name=_name(r, iri),
+                power_mw=_float(r["power"]),
+                capacity_mwh=_float(r["capacity"]),
+                efficiency=_float(r["efficiency"]),
+                self_discharge_per_day=(_float(r["selfDischarge"]) / 100.0 if r["selfDischarge"] is not None else 0.0),
+            )
+        )
+    return tuple(units)
+
+
+def read_market(store: Store, grid: str, model: CostModel, horizon: Horizon) -> Market:
+    """The market the grid's external grids trade on, its limit and its price over the horizon."""
+    rows = [
+        r
+        for r in store.query(load_query(_PACKAGE, "dispatch_external_grids.rq"), {"grid": NamedNode(grid)})
+        if _in_service(r) and r["market"] is not None
+    ]
+    markets = {str(r["market"].value) for r in rows}  # type: ignore[union-attr]
+    if len(markets) > 1:
+        raise InputError(f"the external grids of <{grid}> trade on {len(markets)} markets; one is supported")
+    known = {str(r["market"].value): r for r in store.query(load_query(_PACKAGE, "dispatch_markets.rq"))}  # type: ignore[union-attr]
+    if not markets and len(known) != 1:
+        raise InputError(f"the grid <{grid}> has no external grid that trades on a market (et:tradesOn)")
+    market = next(iter(markets)) if markets else next(iter(known))
+    if market not in known:
+        raise InputError(f"<{market}> is named by et:tradesOn but is not an et:Market")
+    limits = [_float(r["maxP"]) if r["maxP"] is not None else math.inf for r in rows]
+    limit = sum(limits) if rows else 0.0
+    price, source = _market_price(store, known[market], market, model, horizon)
+    return Market(
+        iri=market,
+        price=frozen_array(price),
+        spread=model.spread,
+        limit_mw=None if math.isinf(limit) else limit,
+        external_grids=tuple(str(r["ext"].value) for r in rows),  # type: ignore[union-attr]
+        price_source=source,
+    )
+
+
+def _market_price(store: Store, row: object, market: str, model: CostModel, horizon: Horizon) -> tuple[FloatArray, str]:
+    reference, key = row["referenceGrid"], row["priceKey"]  # type: ignore[index]
+    if key is not None:
+        values = store.series.read(str(key.value), horizon.first_step, horizon.steps)
+        if len(values) < horizon.steps:
+            raise InputError(f"the price series {key.value!r} of <{market}> ends before the horizon")
+        return values, str(key.value)
+    if reference is None:
+        raise InputError(f"market <{market}> has neither a price series (et:hasPriceSeries) nor et:priceReferenceGrid")
+    ref = str(reference.value)
+    _require_reference(store, ref, market)
+    ref_horizon = read_horizon(store, ref, horizon.start, horizon.steps)
+    fleet = [FleetUnit(u.iri, u.costs.cost_per_mwh, u.max_p) for u in read_thermal(store, ref, model, ref_horizon)]
+    demand = sum((v for _, _, v, _ in _profiled(store, ref, "dispatch_loads.rq", ref_horizon)), np.zeros(horizon.steps))
+    supply = sum(
+        (v for _, _, v, _ in _profiled(store, ref, "dispatch_renewables.rq", ref_horizon)), np.zeros(horizon.steps)
+    )
+    return merit_order_price(fleet, demand - supply), ref
+
+
+def _require_reference(store: Store, grid: str, market: str) -> None:
+    if not list(store.query(load_query(_PACKAGE, "dispatch_grid.rq"), {"grid": NamedNode(grid)})):
+        raise InputError(
+            f"market <{market}> takes its price from the merit order of grid <{grid}>, which is not in the store: "
+            "import it first"
+        )
+
+
+def _in_service(row: object) -> bool:
+    flag = row["inService"]  # type: ignore[index]
+    return flag is None or str(flag.value) in ("true", "1")
+
+
+def _name(row: object, iri: str) -> str:
+    name = row["name"]  # type: ignore[index]
+    return str(name.value) if name is not None else iri.rsplit("/", 1)[-1]
+
+
+def _float(term: object) -> float:
+    assert isinstance(term, Literal), term
+    return float(term.value)

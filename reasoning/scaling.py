@@ -1,0 +1,81 @@
+"""Integer scaling for CP-SAT, which only knows integers.
+
+Units, and why they meet the reference problem's tolerances:
+
+- **Power**: one unit is ``power_mw`` (0.001 MW). Upper bounds round down and lower bounds
+  round up, so every returned bound holds to within 0.001 MW; total demand per step is
+  rounded to the nearest unit, so the power balance holds to within 0.0005 MW.
+- **Stored energy**: one unit is ``energy_mwh`` (0.001 MWh). The energy balance of a step is
+  kept within half a unit after its coefficients are scaled by ``ENERGY_COEFFICIENT_SCALE``,
+  so it holds to within ≈ 0.002 MWh (the tolerance is at least 0.01 MWh).
+- **Money**: prices per MWh are exact in units of 10^-digits €/MWh, with ``digits`` the fewest
+  decimals (0 … 6) that represent every price of the problem exactly; the objective's unit is
+  then ``power_mw × step_hours × 10^-digits`` €, and start-up costs are rounded to that unit.
+  ``objective_eur`` is always recomputed from the returned schedule in floating point.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+POWER_MW = 0.001
+ENERGY_MWH = 0.001
+ENERGY_COEFFICIENT_SCALE = 10_000_000
+MAX_PRICE_DIGITS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Scaling:
+    """How MW, MWh and € map onto CP-SAT integers."""
+
+    step_hours: float
+    price_digits: int
+    power_mw: float = POWER_MW
+    energy_mwh: float = ENERGY_MWH
+
+    @classmethod
+    def for_prices(cls, step_hours: float, prices: Iterable[float]) -> Scaling:
+        """The scaling with the fewest price decimals that represent every price exactly."""
+        values = np.abs(np.fromiter(prices, dtype=float))
+        for digits in range(MAX_PRICE_DIGITS + 1):
+            scaled = values * 10**digits
+            if np.all(np.abs(scaled - np.round(scaled)) <= 1e-7 * np.maximum(1.0, scaled)):
+                return cls(step_hours, digits)
+        return cls(step_hours, MAX_PRICE_DIGITS)
+
+    @property
+    def objective_eur(self) -> float:
+        """Euros per unit of the integer objective."""
+        return self.power_mw * self.step_hours * 10.0**-self.price_digits
+
+    def power_down(self, mw: float) -> int:
+        """An upper bound in power units (rounded down)."""
+        return math.floor(mw / self.power_mw + 1e-9)
+
+    def power_up(self, mw: float) -> int:
+        """A lower bound in power units (rounded up)."""
+        return math.ceil(mw / self.power_mw - 1e-9)
+
+    def power_near(self, mw: float) -> int:
+        """A fixed quantity (demand) in power units, rounded to the nearest."""
+        return round(mw / self.power_mw)
+
+    def energy_down(self, mwh: float) -> int:
+        """An upper bound on stored energy in energy units (rounded down)."""
+        return math.floor(mwh / self.energy_mwh + 1e-9)
+
+    def energy_up(self, mwh: float) -> int:
+        """A lower bound on stored energy in energy units (rounded up)."""
+        return math.ceil(mwh / self.energy_mwh - 1e-9)
+
+    def price(self, eur_per_mwh: float) -> int:
+        """A price per MWh in objective units per power unit and step."""
+        return round(eur_per_mwh * 10**self.price_digits)
+
+    def money(self, eur: float) -> int:
+        """An amount in euros in objective units (start-up costs)."""
+        return round(eur / self.objective_eur)
