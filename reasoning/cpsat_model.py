@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 from ortools.sat.python import cp_model
 
 from enertwin.reasoning.problem import DispatchProblem, StorageUnit, ThermalUnit
-from enertwin.reasoning.scaling import ENERGY_COEFFICIENT_SCALE, Scaling
+from enertwin.reasoning.scaling import ENERGY_BAND_UNITS, ENERGY_COEFFICIENT_SCALE, Scaling
 
 IntVar = cp_model.IntVar
 LinearExpr = cp_model.LinearExprT
@@ -55,6 +54,7 @@ class DispatchModel:
     buy: list[IntVar] = field(default_factory=list)
     sell: list[IntVar] = field(default_factory=list)
     unserved: list[IntVar] = field(default_factory=list)
+    objective: LinearExpr = 0
 
 
 def scaling_for(problem: DispatchProblem) -> Scaling:
@@ -162,17 +162,14 @@ def add_minimum_up_down(dm: DispatchModel, tv: ThermalVars) -> None:
 
 def add_renewables(dm: DispatchModel) -> None:
     """Total renewable output per step, at most what is available."""
-    available = np.zeros(dm.problem.steps, dtype=np.int64)
-    for unit in dm.problem.renewables:
-        available += [dm.scaling.power_down(a) for a in unit.available]
-    dm.renewables = [dm.model.new_int_var(0, int(a), f"res[{t}]") for t, a in enumerate(available)]
+    available = [dm.scaling.power_down(a) for a in dm.problem.available_renewables]
+    dm.renewables = [dm.model.new_int_var(0, max(0, a), f"res[{t}]") for t, a in enumerate(available)]
 
 
 def add_storage(dm: DispatchModel) -> None:
     """Charge, discharge and the energy balance with losses and self-discharge."""
     s = dm.scaling
     k = ENERGY_COEFFICIENT_SCALE
-    hours = dm.problem.horizon.step_hours
     for unit in dm.problem.storage:
         m, name, steps = dm.model, unit.name, dm.problem.steps
         power = s.power_down(unit.power_mw)
@@ -182,16 +179,35 @@ def add_storage(dm: DispatchModel) -> None:
             discharge=[m.new_int_var(0, power, f"discharge[{name}][{t}]") for t in range(steps)],
             energy=[m.new_int_var(0, s.energy_down(unit.capacity_mwh), f"soc[{name}][{t}]") for t in range(steps)],
         )
-        keep = round(k * unit.retention(hours))
-        gain = round(k * unit.eta * hours * s.power_mw / s.energy_mwh)
-        loss = round(k * hours / unit.eta * s.power_mw / s.energy_mwh)
-        before: LinearExpr = round(k * unit.retention(hours) * unit.initial_mwh / s.energy_mwh)
+        terms = storage_terms(dm, unit)
+        before: LinearExpr = terms.initial
         for t in range(steps):
-            residual = k * sv.energy[t] - before - gain * sv.charge[t] + loss * sv.discharge[t]
-            m.add_linear_constraint(residual, -k // 2, k // 2)
-            before = keep * sv.energy[t]
+            residual = k * sv.energy[t] - before - terms.gain * sv.charge[t] + terms.loss * sv.discharge[t]
+            m.add_linear_constraint(residual, -ENERGY_BAND_UNITS * k, 0)
+            before = terms.keep * sv.energy[t]
         m.add(sv.energy[-1] >= s.energy_up(unit.initial_mwh))
         dm.storage.append(sv)
+
+
+@dataclass(frozen=True, slots=True)
+class StorageTerms:
+    """Integer coefficients of one storage unit's energy balance (all × ENERGY_COEFFICIENT_SCALE)."""
+
+    keep: int
+    gain: int
+    loss: int
+    initial: int
+
+
+def storage_terms(dm: DispatchModel, unit: StorageUnit) -> StorageTerms:
+    """Retention per step, energy stored per unit charged, drawn per unit discharged, energy before t0."""
+    s, k, hours = dm.scaling, ENERGY_COEFFICIENT_SCALE, dm.problem.horizon.step_hours
+    return StorageTerms(
+        keep=round(k * unit.retention(hours)),
+        gain=round(k * unit.eta * hours * s.power_mw / s.energy_mwh),
+        loss=round(k * hours / unit.eta * s.power_mw / s.energy_mwh),
+        initial=round(k * unit.retention(hours) * unit.initial_mwh / s.energy_mwh),
+    )
 
 
 def add_market(dm: DispatchModel) -> None:
@@ -240,4 +256,5 @@ def set_objective(dm: DispatchModel) -> None:
     coefficients += [s.price(float(x)) for x in p.market.buy_price]
     coefficients += [-s.price(float(x)) for x in p.market.sell_price]
     coefficients += [s.price(p.value_of_lost_load)] * p.steps
-    dm.model.minimize(cp_model.LinearExpr.weighted_sum(variables, coefficients))
+    dm.objective = cp_model.LinearExpr.weighted_sum(variables, coefficients)
+    dm.model.minimize(dm.objective)

@@ -17,6 +17,7 @@ from ortools.sat.python import cp_model_helper
 from enertwin.kg.errors import InputError
 
 UNBOUNDED = 2**53
+QUIET = {"highs": "output_flag=false"}  # HiGHS prints a banner on stdout otherwise
 LP_SOLVERS = {
     "glop": linear_solver_pb2.MPModelRequest.GLOP_LINEAR_PROGRAMMING,
     "highs": linear_solver_pb2.MPModelRequest.HIGHS_LINEAR_PROGRAMMING,
@@ -107,14 +108,14 @@ def solve_lp(
     solver: str = "highs",
     time_limit: float = 60.0,
     objective_scale: float = 1.0,
-    options: str = "",
+    options: str | None = None,
 ) -> LpSolution:
     """Solve the relaxation of ``proto`` with ``solver`` (glop, highs or pdlp)."""
     request = linear_solver_pb2.MPModelRequest(
         model=relaxation(proto, fixed, objective_scale),
         solver_type=LP_SOLVERS[solver],
         solver_time_limit_seconds=time_limit,
-        solver_specific_parameters=options,
+        solver_specific_parameters=QUIET.get(solver, "") if options is None else options,
     )
     response = linear_solver_pb2.MPSolutionResponse()
     pywraplp.Solver.SolveWithProto(request, response)

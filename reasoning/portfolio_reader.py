@@ -56,8 +56,8 @@ def read_problem(
     model = choose_cost_model(store, cost_model)
     horizon = read_horizon(store, grid, start, steps)
     thermal = read_thermal(store, grid, model, horizon)
-    renewables = tuple(
-        RenewableUnit(iri, name, values, key)
+    renewables = tuple(  # profiles dip a hair below zero in places; nothing is available there
+        RenewableUnit(iri, name, frozen_array(np.maximum(values, 0.0)), key)
         for iri, name, values, key in _profiled(store, grid, "dispatch_renewables.rq", horizon)
     )
     loads = tuple(

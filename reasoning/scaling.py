@@ -5,9 +5,11 @@ Units, and why they meet the reference problem's tolerances:
 - **Power**: one unit is ``power_mw`` (0.001 MW). Upper bounds round down and lower bounds
   round up, so every returned bound holds to within 0.001 MW; total demand per step is
   rounded to the nearest unit, so the power balance holds to within 0.0005 MW.
-- **Stored energy**: one unit is ``energy_mwh`` (0.001 MWh). The energy balance of a step is
-  kept within half a unit after its coefficients are scaled by ``ENERGY_COEFFICIENT_SCALE``,
-  so it holds to within ≈ 0.002 MWh (the tolerance is at least 0.01 MWh).
+- **Stored energy**: one unit is ``energy_mwh`` (0.0001 MWh). The energy balance of a step,
+  its coefficients scaled by ``ENERGY_COEFFICIENT_SCALE``, may lose up to
+  ``ENERGY_BAND_UNITS`` units (0.0002 MWh) but never gain any: an integer energy level that
+  follows the exact recursion always exists in that band (round down), and an optimiser has no
+  reason to throw energy away. The tolerance is at least 0.01 MWh.
 - **Money**: prices per MWh are exact in units of 10^-digits €/MWh, with ``digits`` the fewest
   decimals (0 … 6) that represent every price of the problem exactly; the objective's unit is
   then ``power_mw × step_hours × 10^-digits`` €, and start-up costs are rounded to that unit.
@@ -23,8 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 POWER_MW = 0.001
-ENERGY_MWH = 0.001
+ENERGY_MWH = 0.0001
 ENERGY_COEFFICIENT_SCALE = 10_000_000
+ENERGY_BAND_UNITS = 2
 MAX_PRICE_DIGITS = 6
 
 

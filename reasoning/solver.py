@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -13,8 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from enertwin.reasoning.cpsat_model import DispatchModel, build_model
 from enertwin.reasoning.problem import DispatchProblem
 from enertwin.reasoning.schedule import Schedule, schedule_cost, share_curtailment
+from enertwin.reasoning.warm_start import warm_start
 
 SOLVER_NAME = "OR-Tools CP-SAT"
+LP_BOUND_SAFETY = 1e-7  # relative margin for the LP solver's tolerances
 
 
 class SolverSettings(BaseModel):
@@ -29,6 +32,7 @@ class SolverSettings(BaseModel):
     deterministic_time: float | None = Field(
         None, gt=0, description="CP-SAT deterministic work limit; makes a run reproducible"
     )
+    lp_guide: bool = Field(True, description="start CP-SAT from an LP-guided schedule and give it the LP bound")
     log: bool = Field(False, description="print CP-SAT's search log")
 
     def resolved_workers(self) -> int:
@@ -56,11 +60,11 @@ def solver_version() -> str:
     return f"{SOLVER_NAME} {__version__}"
 
 
-def cp_parameters(settings: SolverSettings) -> cp_model.CpSolver:
-    """A CP-SAT solver configured from ``settings``."""
+def cp_parameters(settings: SolverSettings, time_left: float | None = None) -> cp_model.CpSolver:
+    """A CP-SAT solver configured from ``settings`` (``time_left``: what remains of the time limit)."""
     solver = cp_model.CpSolver()
     params = solver.parameters
-    params.max_time_in_seconds = settings.time_limit
+    params.max_time_in_seconds = settings.time_limit if time_left is None else time_left
     params.num_workers = settings.resolved_workers()
     params.relative_gap_limit = settings.relative_gap
     params.random_seed = settings.seed
@@ -71,20 +75,42 @@ def cp_parameters(settings: SolverSettings) -> cp_model.CpSolver:
 
 
 def solve(problem: DispatchProblem, settings: SolverSettings | None = None) -> DispatchResult:
-    """Build and solve the CP-SAT model of ``problem``."""
+    """Build and solve the CP-SAT model of ``problem`` within ``settings.time_limit`` (wall clock, all phases)."""
     settings = settings or SolverSettings()
-    dm = build_model(problem)
-    solver = cp_parameters(settings)
     started = time.perf_counter()
+    dm = build_model(problem)
+    lp_bound = _guide(dm, settings) if settings.lp_guide else None
+    time_left = max(1.0, settings.time_limit - (time.perf_counter() - started))
+    solver = cp_parameters(settings, time_left)
     status = solver.solve(dm.model)
+    if status == cp_model.INFEASIBLE and lp_bound is not None:
+        # the LP bound is a cut; should numerical noise have made it too tight, solve without it
+        dm.model.proto.constraints.pop()
+        lp_bound = None
+        status = solver.solve(dm.model)
     seconds = time.perf_counter() - started
     name = solver.status_name(status)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return DispatchResult(problem, None, name, None, None, seconds, settings)
     schedule = read_schedule(dm, solver)
     cost = schedule_cost(problem, schedule)
-    bound = min(cost, solver.best_objective_bound * dm.scaling.objective_eur)
-    return DispatchResult(problem, schedule, name, cost, bound, seconds, settings)
+    bound = solver.best_objective_bound * dm.scaling.objective_eur
+    if lp_bound is not None:
+        bound = max(bound, lp_bound)
+    return DispatchResult(problem, schedule, name, cost, min(cost, bound), seconds, settings)
+
+
+def _guide(dm: DispatchModel, settings: SolverSettings) -> float | None:
+    """Hint CP-SAT with the LP-guided schedule and cut off objectives below the LP bound (in €)."""
+    guide = warm_start(dm, time_limit=settings.time_limit)
+    for index, value in guide.hint.items():
+        dm.model.proto.solution_hint.vars.append(index)
+        dm.model.proto.solution_hint.values.append(value)
+    if guide.bound is None:
+        return None
+    bound = math.floor(guide.bound - LP_BOUND_SAFETY * abs(guide.bound)) - 1
+    dm.model.add(dm.objective >= bound)
+    return bound * dm.scaling.objective_eur
 
 
 def read_schedule(dm: DispatchModel, solver: cp_model.CpSolver) -> Schedule:
