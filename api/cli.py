@@ -11,21 +11,33 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
 import typer
+from pydantic import ValidationError as PydanticValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from enertwin.api.output import Format, render, rows_of
 from enertwin.kg.errors import EnertwinError, InputError, ValidationError
-from enertwin.kg.importers.simbench import grid_node, import_simbench, resolve_code, simbench_codes
+from enertwin.kg.importers.simbench import (
+    code_of_grid,
+    ensure_imported,
+    grid_node,
+    import_simbench,
+    resolve_code,
+    simbench_codes,
+)
 from enertwin.kg.queries import load_query
 from enertwin.kg.store import Store
 from enertwin.kg.topology import check_topology
 from enertwin.kg.violation import Severity
+from enertwin.reasoning.dispatch import DispatchRun, optimize
+from enertwin.reasoning.portfolio_reader import reference_grids
+from enertwin.reasoning.solver import SolverSettings
 
 app = typer.Typer(name="enertwin", help="Agentic digital twins of energy portfolios.", no_args_is_help=True)
 import_app = typer.Typer(help="Import data into the store.", no_args_is_help=True)
@@ -200,6 +212,116 @@ def costs_show_command(store: StoreOption = DEFAULT_STORE, as_json: JsonOption =
     with opened(store) as target:
         columns, rows = rows_of(target.query(load_query("enertwin.kg", "cost_table.rq")))
     render(out, columns, rows, Format.JSON if as_json else Format.TABLE, title="Cost table (graph data)")
+
+
+def parse_start(text: str) -> datetime:
+    """An ISO 8601 date-time given on the command line."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(f"--start {text!r} is not an ISO 8601 date-time such as 2016-01-14T00:00") from exc
+
+
+def settings_from(**options: object) -> SolverSettings:
+    """Solver settings from CLI options; a value out of range is bad input naming the option."""
+    try:
+        return SolverSettings(**options)  # type: ignore[arg-type]
+    except PydanticValidationError as exc:
+        problems = "; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors())
+        raise InputError(f"bad solver option: {problems}") from exc
+
+
+def prepare_case(store: Store, code: str, show_progress: bool) -> str:
+    """Import the case's grid and the grids that price its market, where the store lacks them."""
+    with progress_bar(show_progress) as step:
+        ensure_imported(store, code, step)
+        for grid in reference_grids(store):
+            reference = code_of_grid(grid)
+            if reference is not None:
+                ensure_imported(store, reference, step)
+    return grid_node(code).value
+
+
+def print_run(run: DispatchRun) -> None:
+    """A short account of a dispatch run for people."""
+    r = run.result
+    out.print(
+        f"[bold]{r.problem.case}[/] from {r.problem.horizon.start.isoformat()} for {r.problem.steps} steps: "
+        f"[bold]{r.status}[/] in {run.wall_seconds:.1f} s (solver {r.solve_seconds:.1f} s)"
+    )
+    if r.objective_eur is not None and r.best_bound_eur is not None:
+        gap = (r.objective_eur - r.best_bound_eur) / max(abs(r.objective_eur), 1e-9)
+        out.print(f"cost {r.objective_eur:,.2f} EUR, bound {r.best_bound_eur:,.2f} EUR, gap {gap:.4%}")
+    out.print(f"decision: {run.record.schedule.value}")
+    if r.schedule is None:
+        return
+    hours = r.problem.horizon.step_hours
+    s = r.schedule
+    rows = [
+        {"kind": "thermal", "assets": len(r.problem.thermal), "energy_mwh": float(s.thermal_p.sum()) * hours},
+        {"kind": "renewable", "assets": len(r.problem.renewables), "energy_mwh": float(s.renewable_p.sum()) * hours},
+        {
+            "kind": "storage (discharge)",
+            "assets": len(r.problem.storage),
+            "energy_mwh": float(s.discharge.sum()) * hours,
+        },
+        {"kind": "market buy", "assets": 1, "energy_mwh": float(s.buy.sum()) * hours},
+        {"kind": "market sell", "assets": 1, "energy_mwh": -float(s.sell.sum()) * hours},
+        {"kind": "unserved", "assets": 1, "energy_mwh": float(s.unserved.sum()) * hours},
+    ]
+    for row in rows:
+        row["energy_mwh"] = round(float(row["energy_mwh"]), 1)
+    render(out, ["kind", "assets", "energy_mwh"], rows, Format.TABLE, title="Schedule")
+
+
+@app.command("optimize")
+@reports_errors
+def optimize_command(
+    case: Annotated[str, typer.Option("--case", help="SimBench code or short name (hv-mixed, ehv-mixed).")],
+    start: Annotated[str, typer.Option("--start", help="First step, ISO 8601.")] = "2016-01-14T00:00",
+    steps: Annotated[int, typer.Option("--steps", help="Number of steps of the profiles' resolution.")] = 96,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write the schedule as JSON to this file ('-': stdout).")
+    ] = None,
+    store: StoreOption = DEFAULT_STORE,
+    cost_model: Annotated[str | None, typer.Option("--cost-model", help="IRI of the et:CostModel to use.")] = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Wall-clock limit in seconds.")] = 60.0,
+    workers: Annotated[int, typer.Option("--workers", help="CP-SAT workers (0: one per core).")] = 0,
+    gap: Annotated[float, typer.Option("--gap", help="Stop within this relative gap of the bound.")] = 1e-4,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    deterministic_time: Annotated[
+        float | None, typer.Option("--deterministic-time", help="CP-SAT deterministic limit (reproducible runs).")
+    ] = None,
+    no_lp_guide: Annotated[bool, typer.Option("--no-lp-guide", help="Plain CP-SAT: no LP hint or bound.")] = False,
+    log: Annotated[bool, typer.Option("--log", help="Print CP-SAT's search log.")] = False,
+) -> None:
+    """Dispatch a portfolio: read it from the graph, solve with CP-SAT, store the decision."""
+    code = resolve_code(case)
+    when = parse_start(start)
+    settings = settings_from(
+        time_limit=time_limit,
+        workers=workers,
+        relative_gap=gap,
+        seed=seed,
+        deterministic_time=deterministic_time,
+        lp_guide=not no_lp_guide,
+        log=log,
+    )
+    to_stdout = json_path is not None and str(json_path) == "-"
+    with opened(store) as target:
+        grid = prepare_case(target, code, sys.stderr.isatty() and not to_stdout)
+        run = optimize(target, grid, code, when, steps, settings, cost_model)
+    document = run.output()
+    if json_path is not None:
+        text = json.dumps(document)
+        if to_stdout:
+            sys.stdout.write(text + "\n")
+        else:
+            json_path.write_text(text, encoding="utf-8")
+    if not to_stdout:
+        print_run(run)
+    if run.result.schedule is None:
+        raise typer.Exit(6)
 
 
 @app.command("demo")

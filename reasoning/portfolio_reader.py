@@ -78,6 +78,12 @@ def read_problem(
     )
 
 
+def reference_grids(store: Store) -> list[str]:
+    """Grids whose merit order prices a market: they must be in the store to optimise."""
+    rows = store.query(load_query(_PACKAGE, "dispatch_markets.rq"))
+    return sorted({str(r["referenceGrid"].value) for r in rows if r["referenceGrid"] is not None})  # type: ignore[union-attr]
+
+
 def _require_grid(store: Store, grid: str) -> None:
     rows = list(store.query(load_query(_PACKAGE, "dispatch_grid.rq"), {"grid": NamedNode(grid)}))
     if not rows:

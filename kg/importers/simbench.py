@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pandas as pd
 from pyoxigraph import Literal, NamedNode, RdfFormat
@@ -62,6 +62,23 @@ def grid_graph(code: str) -> NamedNode:
 def grid_node(code: str) -> NamedNode:
     """The et:Grid node of one imported SimBench grid."""
     return NamedNode(f"{ns.ID_BASE}simbench/{quote(code, safe='')}")
+
+
+def code_of_grid(grid: str) -> str | None:
+    """The SimBench code of a grid node made by :func:`grid_node`, else ``None``."""
+    prefix = f"{ns.ID_BASE}simbench/"
+    if not grid.startswith(prefix) or "/" in grid[len(prefix) :]:
+        return None
+    code = unquote(grid[len(prefix) :])
+    return code if code in simbench_codes() else None
+
+
+def ensure_imported(store: Store, code: str, progress: Progress | None = None) -> ImportResult | None:
+    """Import SimBench ``code`` unless the store already holds it; the result if it was imported."""
+    code = resolve_code(code)
+    if store.has_graph(grid_graph(code)):
+        return None
+    return import_simbench(store, code, progress)
 
 
 def series_prefix(code: str) -> str:
