@@ -36,6 +36,7 @@ from enertwin.kg.store import Store
 from enertwin.kg.topology import check_topology
 from enertwin.kg.violation import Severity
 from enertwin.reasoning.dispatch import DispatchRun, optimize
+from enertwin.reasoning.explain import explain
 from enertwin.reasoning.portfolio_reader import reference_grids
 from enertwin.reasoning.solver import SolverSettings
 
@@ -322,6 +323,55 @@ def optimize_command(
         print_run(run)
     if run.result.schedule is None:
         raise typer.Exit(6)
+
+
+@app.command("explain")
+@reports_errors
+def explain_command(
+    decision: Annotated[str, typer.Argument(help="IRI of a decision or its schedule (printed by `optimize`).")],
+    store: StoreOption = DEFAULT_STORE,
+    step: Annotated[int | None, typer.Option("--step", help="Show the reasons of this step only.")] = None,
+    asset: Annotated[
+        str | None, typer.Option("--asset", help="Show the reasons of this asset (name or IRI) only.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Why a schedule is what it is: marginal prices per step and reasons per asset, with their graph facts."""
+    with opened(store) as target:
+        explanation = explain(target, decision)
+    steps = explanation.problem.steps
+    if step is not None and not 0 <= step < steps:
+        raise InputError(f"--step {step} is outside the schedule's {steps} steps (0 … {steps - 1})")
+    reasons = [
+        r
+        for r in explanation.reasons
+        if (step is None or r.step == step) and (asset is None or asset in (r.name, r.asset))
+    ]
+    if asset is not None and not reasons:
+        raise InputError(f"--asset {asset!r} names no asset of this schedule")
+    if as_json:
+        document = explanation.as_dict()
+        if step is not None or asset is not None:
+            kept = {(r.step, r.asset) for r in reasons}
+            for entry in document["steps"]:  # type: ignore[union-attr]
+                entry["reasons"] = [x for x in entry["reasons"] if (entry["step"], x["asset"]) in kept]
+        out.print_json(json.dumps(document))
+        return
+    prices = [
+        {"step": t, "market": float(explanation.problem.market.price[t]), "marginal": round(float(p), 2)}
+        for t, p in enumerate(explanation.marginal_price)
+        if step is None or t == step
+    ]
+    render(out, ["step", "market", "marginal"], prices, Format.TABLE, title="Prices (EUR/MWh)")
+    if step is None and asset is None:
+        counts: dict[str, int] = {}
+        for r in reasons:
+            counts[r.code] = counts.get(r.code, 0) + 1
+        rows = [{"reason": k, "asset-steps": v} for k, v in sorted(counts.items(), key=lambda kv: -kv[1])]
+        render(out, ["reason", "asset-steps"], rows, Format.TABLE, title="Reasons (use --step or --asset for detail)")
+        return
+    rows = [{"step": r.step, "asset": r.name, "reason": r.text, "facts": "\n".join(r.facts)} for r in reasons]
+    render(out, ["step", "asset", "reason", "facts"], rows, Format.TABLE, title="Reasons")
 
 
 @app.command("demo")

@@ -55,6 +55,7 @@ class DispatchModel:
     sell: list[IntVar] = field(default_factory=list)
     unserved: list[IntVar] = field(default_factory=list)
     objective: LinearExpr = 0
+    balance: list[int] = field(default_factory=list)  # constraint index of each step's power balance
 
 
 def scaling_for(problem: DispatchProblem) -> Scaling:
@@ -238,7 +239,7 @@ def add_power_balance(dm: DispatchModel) -> None:
         plus += [dm.renewables[t], dm.buy[t], dm.unserved[t]]
         minus = [sv.charge[t] for sv in dm.storage] + [dm.sell[t]]
         supply = cp_model.LinearExpr.sum(plus) - cp_model.LinearExpr.sum(minus)
-        dm.model.add(supply == dm.demand[t])
+        dm.balance.append(dm.model.add(supply == dm.demand[t]).index)
 
 
 def set_objective(dm: DispatchModel) -> None:

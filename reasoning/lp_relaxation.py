@@ -27,7 +27,11 @@ LP_SOLVERS = {
 
 @dataclass(frozen=True, slots=True)
 class LpSolution:
-    """Values and duals of an LP relaxation, indexed like the CP-SAT model's variables and constraints."""
+    """Values and duals of an LP relaxation, indexed like the CP-SAT model's variables and constraints.
+
+    ``objective`` is in CP-SAT objective units; ``duals`` are per unit of each constraint's
+    right-hand side in objective units.
+    """
 
     status: str
     objective: float
@@ -40,47 +44,86 @@ class LpSolution:
         return self.status == "OPTIMAL"
 
 
-def relaxation(
-    proto: cp_model_helper.CpModelProto, fixed: Mapping[int, float] | None = None, objective_scale: float = 1.0
-) -> linear_solver_pb2.MPModelProto:
-    """The LP relaxation of ``proto`` (linear and at-most-one constraints), with ``fixed`` variables.
+@dataclass(frozen=True, slots=True)
+class Relaxation:
+    """The LP relaxation of a CP-SAT model: one row per CP-SAT constraint, rows scaled to unit size."""
 
-    ``objective_scale`` multiplies the objective (CP-SAT's integer objective units are tiny; LP
-    solvers are better conditioned in euros).
-    """
-    fixed = fixed or {}
-    lp = linear_solver_pb2.MPModelProto()
-    for index, var in enumerate(proto.variables):
-        column = lp.variable.add()
-        if index in fixed:
-            column.lower_bound = column.upper_bound = fixed[index]
-        else:
+    model: linear_solver_pb2.MPModelProto
+    row_scale: np.ndarray
+    objective_scale: float
+
+    @classmethod
+    def of(cls, proto: cp_model_helper.CpModelProto, objective_scale: float = 1.0) -> Relaxation:
+        """Relax ``proto`` (linear, at-most-one and exactly-one constraints).
+
+        ``objective_scale`` multiplies the objective (CP-SAT's integer objective units are tiny;
+        LP solvers are better conditioned in euros). Conditional constraints become free rows:
+        dropping them relaxes, and keeping a row keeps row and constraint indices aligned.
+        """
+        lp = linear_solver_pb2.MPModelProto()
+        for var in proto.variables:
+            column = lp.variable.add()
             domain = var.domain
             column.lower_bound, column.upper_bound = domain[0], domain[len(domain) - 1]
-    for ct in proto.constraints:
-        if len(ct.enforcement_literal):
-            continue  # conditional constraints have no linear relaxation here; dropping them relaxes
-        row = lp.constraint.add()
-        if ct.has_linear():
-            coeffs = list(ct.linear.coeffs)
-            norm = float(max(abs(c) for c in coeffs)) if coeffs else 1.0  # rows scaled to unit size
-            row.var_index.extend(ct.linear.vars)
-            row.coefficient.extend(c / norm for c in coeffs)
-            domain = ct.linear.domain
-            row.lower_bound = _finite(domain[0]) / norm
-            row.upper_bound = _finite(domain[len(domain) - 1]) / norm
-        elif ct.has_at_most_one():
-            _add_literal_sum(row, ct.at_most_one.literals, -np.inf, 1.0)
-        elif ct.has_exactly_one():
-            _add_literal_sum(row, ct.exactly_one.literals, 1.0, 1.0)
-        else:
-            raise InputError(f"the LP relaxation has no rule for the CP-SAT constraint {ct.name or str(ct)[:60]!r}")
-    objective = proto.objective
-    scale = (objective.scaling_factor or 1.0) * objective_scale
-    for var, coeff in zip(objective.vars, objective.coeffs, strict=True):
-        lp.variable[var].objective_coefficient = coeff * scale
-    lp.objective_offset = objective.offset * scale
-    return lp
+        scales = np.ones(len(proto.constraints))
+        for index, ct in enumerate(proto.constraints):
+            row = lp.constraint.add()
+            if len(ct.enforcement_literal):
+                row.lower_bound, row.upper_bound = -np.inf, np.inf
+            elif ct.has_linear():
+                coeffs = list(ct.linear.coeffs)
+                norm = float(max(abs(c) for c in coeffs)) if coeffs else 1.0
+                scales[index] = norm
+                row.var_index.extend(ct.linear.vars)
+                row.coefficient.extend(c / norm for c in coeffs)
+                domain = ct.linear.domain
+                row.lower_bound = _finite(domain[0]) / norm
+                row.upper_bound = _finite(domain[len(domain) - 1]) / norm
+            elif ct.has_at_most_one():
+                _add_literal_sum(row, ct.at_most_one.literals, -np.inf, 1.0)
+            elif ct.has_exactly_one():
+                _add_literal_sum(row, ct.exactly_one.literals, 1.0, 1.0)
+            else:
+                raise InputError(f"the LP relaxation has no rule for the CP-SAT constraint {ct.name or str(ct)[:60]!r}")
+        objective = proto.objective
+        scale = (objective.scaling_factor or 1.0) * objective_scale
+        for var, coeff in zip(objective.vars, objective.coeffs, strict=True):
+            lp.variable[var].objective_coefficient = coeff * scale
+        lp.objective_offset = objective.offset * scale
+        return cls(lp, scales, objective_scale)
+
+    def solve(
+        self,
+        fixed: Mapping[int, float] | None = None,
+        solver: str = "highs",
+        time_limit: float = 60.0,
+        options: str | None = None,
+    ) -> LpSolution:
+        """Solve with ``fixed`` variables held at their values, by ``solver`` (glop, highs or pdlp)."""
+        model = self.model
+        if fixed:
+            model = linear_solver_pb2.MPModelProto()
+            model.CopyFrom(self.model)
+            for index, value in fixed.items():
+                model.variable[index].lower_bound = model.variable[index].upper_bound = value
+        request = linear_solver_pb2.MPModelRequest(
+            model=model,
+            solver_type=LP_SOLVERS[solver],
+            solver_time_limit_seconds=time_limit,
+            solver_specific_parameters=QUIET.get(solver, "") if options is None else options,
+        )
+        response = linear_solver_pb2.MPSolutionResponse()
+        pywraplp.Solver.SolveWithProto(request, response)
+        status = linear_solver_pb2.MPSolverResponseStatus.Name(response.status).removeprefix("MPSOLVER_")
+        duals = np.array(response.dual_value, dtype=float)
+        if len(duals) == len(self.row_scale):
+            duals = duals / self.row_scale / self.objective_scale
+        return LpSolution(
+            status=status,
+            objective=response.objective_value / self.objective_scale,
+            values=np.array(response.variable_value, dtype=float),
+            duals=duals,
+        )
 
 
 def _finite(bound: int) -> float:
@@ -110,19 +153,5 @@ def solve_lp(
     objective_scale: float = 1.0,
     options: str | None = None,
 ) -> LpSolution:
-    """Solve the relaxation of ``proto`` with ``solver`` (glop, highs or pdlp)."""
-    request = linear_solver_pb2.MPModelRequest(
-        model=relaxation(proto, fixed, objective_scale),
-        solver_type=LP_SOLVERS[solver],
-        solver_time_limit_seconds=time_limit,
-        solver_specific_parameters=QUIET.get(solver, "") if options is None else options,
-    )
-    response = linear_solver_pb2.MPSolutionResponse()
-    pywraplp.Solver.SolveWithProto(request, response)
-    status = linear_solver_pb2.MPSolverResponseStatus.Name(response.status).removeprefix("MPSOLVER_")
-    return LpSolution(
-        status=status,
-        objective=response.objective_value / objective_scale,
-        values=np.array(response.variable_value, dtype=float),
-        duals=np.array(response.dual_value, dtype=float),
-    )
+    """Relax ``proto`` and solve it once (see :class:`Relaxation` to solve several variants)."""
+    return Relaxation.of(proto, objective_scale).solve(fixed, solver, time_limit, options)

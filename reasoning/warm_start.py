@@ -22,7 +22,7 @@ import numpy as np
 
 from enertwin.reasoning.commitment_rounding import follows_rules, round_commitment
 from enertwin.reasoning.cpsat_model import DispatchModel, StorageTerms, StorageVars, storage_terms
-from enertwin.reasoning.lp_relaxation import LpSolution, solve_lp
+from enertwin.reasoning.lp_relaxation import LpSolution, Relaxation
 from enertwin.reasoning.scaling import ENERGY_BAND_UNITS, ENERGY_COEFFICIENT_SCALE
 
 ROUNDING_SLACK = 1e-6
@@ -40,13 +40,12 @@ class WarmStart:
 
 def warm_start(dm: DispatchModel, time_limit: float) -> WarmStart:
     """Bound and hint for ``dm`` (an empty hint where an LP does not solve in time)."""
-    proto = dm.model.proto
-    scale = dm.scaling.objective_eur
-    lp = solve_lp(proto, time_limit=time_limit, objective_scale=scale)
+    relaxed = Relaxation.of(dm.model.proto, dm.scaling.objective_eur)
+    lp = relaxed.solve(time_limit=time_limit)
     if not lp.optimal:
         return WarmStart(lp, None, {}, None)
     commitments = _commitments(dm, lp.values)
-    fixed = solve_lp(proto, fixed=commitments, time_limit=time_limit, objective_scale=scale)
+    fixed = relaxed.solve(commitments, time_limit=time_limit)
     if not fixed.optimal:
         return WarmStart(lp, lp.objective, {}, fixed)
     hint = dict(commitments)

@@ -1,0 +1,88 @@
+"""Graph → stored decision: what was decided, for which problem, and the schedule itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from pyoxigraph import NamedNode
+
+from enertwin.kg.errors import InputError
+from enertwin.kg.queries import load_query
+from enertwin.kg.store import Store
+from enertwin.reasoning.problem import DispatchProblem
+from enertwin.reasoning.schedule import Schedule
+
+_PACKAGE = "enertwin.reasoning"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDecision:
+    """The facts of a stored dispatch decision."""
+
+    decision: str
+    schedule: str
+    grid: str
+    case: str
+    start: datetime
+    steps: int
+    cost_model: str | None
+    status: str
+
+
+def find_decision(store: Store, iri: str) -> StoredDecision:
+    """The decision named by ``iri`` (the decision itself or its schedule)."""
+    query = load_query(_PACKAGE, "decision_facts.rq")
+    rows = list(store.query(query, {"schedule": NamedNode(iri)})) or list(
+        store.query(query, {"decision": NamedNode(iri)})
+    )
+    if not rows:
+        raise InputError(f"no dispatch decision or schedule <{iri}> in the store (see `enertwin optimize`)")
+    r = rows[0]
+    grid = str(r["grid"].value)  # type: ignore[union-attr]
+    return StoredDecision(
+        decision=str(r["decision"].value),  # type: ignore[union-attr]
+        schedule=str(r["schedule"].value),  # type: ignore[union-attr]
+        grid=grid,
+        case=str(r["code"].value) if r["code"] is not None else grid,  # type: ignore[union-attr]
+        start=datetime.fromisoformat(str(r["start"].value)),  # type: ignore[union-attr]
+        steps=int(str(r["steps"].value)),  # type: ignore[union-attr]
+        cost_model=str(r["model"].value) if r["model"] is not None else None,  # type: ignore[union-attr]
+        status=str(r["status"].value),  # type: ignore[union-attr]
+    )
+
+
+def read_schedule(store: Store, decision: StoredDecision, problem: DispatchProblem) -> Schedule:
+    """The stored schedule, in the asset order of ``problem`` (matched by IRI)."""
+    rows = store.query(load_query(_PACKAGE, "decision_series.rq"), {"schedule": NamedNode(decision.schedule)})
+    keys = {
+        (str(r["asset"].value) if r["asset"] is not None else None, str(r["quantity"].value)): str(r["key"].value)  # type: ignore[union-attr]
+        for r in rows
+    }
+    if not keys:
+        raise InputError(f"the decision <{decision.decision}> stored no schedule (status {decision.status})")
+    values = store.series.read_many(keys.values(), 0, problem.steps)
+
+    def matrix(assets: list[str], quantity: str) -> np.ndarray:
+        missing = [a for a in assets if (a, quantity) not in keys]
+        if missing:
+            raise InputError(
+                f"the schedule <{decision.schedule}> has no {quantity} series for <{missing[0]}>: "
+                "the grid changed since the decision was made"
+            )
+        return np.array([values[keys[(a, quantity)]] for a in assets]).reshape(len(assets), problem.steps)
+
+    thermal = [u.iri for u in problem.thermal]
+    storage = [u.iri for u in problem.storage]
+    return Schedule(
+        thermal_p=matrix(thermal, "p_mw"),
+        thermal_on=matrix(thermal, "on").astype(np.int8),
+        renewable_p=matrix([u.iri for u in problem.renewables], "p_mw"),
+        charge=matrix(storage, "charge_mw"),
+        discharge=matrix(storage, "discharge_mw"),
+        soc=matrix(storage, "soc_mwh"),
+        buy=values[keys[(None, "buy_mw")]],
+        sell=values[keys[(None, "sell_mw")]],
+        unserved=values[keys[(None, "unserved_mw")]],
+    )
