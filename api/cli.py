@@ -2,7 +2,8 @@
 
 Exit codes: 0 done, 1 unexpected failure, 2 bad input (unknown code, unreadable
 file), 3 store cannot be opened or written, 4 store of another ontology version,
-5 data rejected by shapes (nothing written).
+5 data rejected by shapes (nothing written), 6 no schedule (the problem is infeasible: the
+conflicting graph facts are printed; or no solution was found in time).
 """
 
 from __future__ import annotations
@@ -254,6 +255,12 @@ def print_run(run: DispatchRun) -> None:
         gap = (r.objective_eur - r.best_bound_eur) / max(abs(r.objective_eur), 1e-9)
         out.print(f"cost {r.objective_eur:,.2f} EUR, bound {r.best_bound_eur:,.2f} EUR, gap {gap:.4%}")
     out.print(f"decision: {run.record.schedule.value}")
+    if r.conflicts:
+        out.print("[bold red]no schedule exists[/]: these rules from the graph cannot all hold:")
+        for conflict in r.conflicts:
+            out.print(f"  - {conflict.text}", highlight=False)
+            for fact in conflict.facts:
+                out.print(f"      {fact}", highlight=False)
     if r.schedule is None:
         return
     hours = r.problem.horizon.step_hours

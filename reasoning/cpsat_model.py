@@ -40,6 +40,15 @@ class StorageVars:
     energy: list[IntVar]
 
 
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """A group of constraints that can be switched off, and the graph facts behind it."""
+
+    literal: IntVar
+    text: str
+    facts: tuple[str, ...]
+
+
 @dataclass(slots=True)
 class DispatchModel:
     """A CP-SAT model of one problem and the handles to read its solution."""
@@ -56,6 +65,25 @@ class DispatchModel:
     unserved: list[IntVar] = field(default_factory=list)
     objective: LinearExpr = 0
     balance: list[int] = field(default_factory=list)  # constraint index of each step's power balance
+    diagnose: bool = False  # guard each family of constraints by a literal (to explain infeasibility)
+    guards: list[Guard] = field(default_factory=list)
+
+    def guard(self, text: str, facts: tuple[str, ...]) -> list[IntVar]:
+        """The enforcement literal for a new group of constraints (none unless diagnosing)."""
+        if not self.diagnose:
+            return []
+        literal = self.model.new_bool_var(f"guard[{len(self.guards)}]")
+        self.guards.append(Guard(literal, text, facts))
+        return [literal]
+
+    def limit(self, high: int) -> int:
+        """A variable's upper bound: ``high``, or wide open while diagnosing (a guarded constraint holds it)."""
+        return max(high, self.wide) if self.diagnose else high
+
+    @property
+    def wide(self) -> int:
+        """An upper bound no meaningful flow exceeds."""
+        return _unlimited_trade(self)
 
 
 def scaling_for(problem: DispatchProblem) -> Scaling:
@@ -66,10 +94,11 @@ def scaling_for(problem: DispatchProblem) -> Scaling:
     return Scaling.for_prices(problem.horizon.step_hours, prices)
 
 
-def build_model(problem: DispatchProblem, scaling: Scaling | None = None) -> DispatchModel:
-    """The whole reference problem as a CP-SAT model."""
+def build_model(problem: DispatchProblem, scaling: Scaling | None = None, *, diagnose: bool = False) -> DispatchModel:
+    """The whole reference problem as a CP-SAT model (``diagnose``: every constraint family guarded)."""
     scaling = scaling or scaling_for(problem)
     dm = DispatchModel(problem, scaling, cp_model.CpModel(), [scaling.power_near(d) for d in problem.demand])
+    dm.diagnose = diagnose
     add_thermal_units(dm)
     add_renewables(dm)
     add_storage(dm)
@@ -111,11 +140,14 @@ def _needs_transitions(unit: ThermalUnit, scaling: Scaling) -> bool:
 def add_output_limits(dm: DispatchModel, tv: ThermalVars) -> None:
     """``on × min ≤ p ≤ on × max``."""
     low, high = dm.scaling.power_up(tv.unit.min_p), dm.scaling.power_down(tv.unit.max_p)
-    low = min(low, high)
+    guard = dm.guard(
+        f"{tv.unit.name} runs between {tv.unit.min_p:g} and {tv.unit.max_p:g} MW when on",
+        (_fact(tv.unit.iri, "et:minActivePower"), _fact(tv.unit.iri, "et:maxActivePower")),
+    )
     for on, p in zip(tv.on, tv.p, strict=True):
-        dm.model.add(p <= high * on)
+        dm.model.add(p <= high * on).only_enforce_if(guard)
         if low > 0:
-            dm.model.add(p >= low * on)
+            dm.model.add(p >= low * on).only_enforce_if(guard)
 
 
 def add_start_stop_logic(dm: DispatchModel, tv: ThermalVars) -> None:
@@ -139,11 +171,15 @@ def add_ramp_limits(dm: DispatchModel, tv: ThermalVars) -> None:
     if ramp >= s.power_down(tv.unit.max_p):
         return
     m = dm.model
+    guard = dm.guard(
+        f"{tv.unit.name} ramps at most {tv.unit.ramp_mw:g} MW per step",
+        (_fact(tv.unit.costs.entry, "et:rampShare"), _fact(tv.unit.iri, "et:maxActivePower")),
+    )
     p_before: LinearExpr = s.power_up(tv.unit.initial_p) if tv.unit.initial_on else 0
     on_before: LinearExpr = int(tv.unit.initial_on)
     for t in range(dm.problem.steps):
-        m.add(tv.p[t] - p_before <= ramp * on_before + jump * tv.start[t])
-        m.add(p_before - tv.p[t] <= ramp * tv.on[t] + jump * tv.stop[t])
+        m.add(tv.p[t] - p_before <= ramp * on_before + jump * tv.start[t]).only_enforce_if(guard)
+        m.add(p_before - tv.p[t] <= ramp * tv.on[t] + jump * tv.stop[t]).only_enforce_if(guard)
         p_before, on_before = tv.p[t], tv.on[t]
 
 
@@ -154,11 +190,17 @@ def add_minimum_up_down(dm: DispatchModel, tv: ThermalVars) -> None:
     """
     m = dm.model
     up, down = tv.unit.min_up_steps, tv.unit.min_down_steps
+    entry = tv.unit.costs.entry
+    guard = dm.guard(
+        f"{tv.unit.name} stays on {tv.unit.costs.min_up_hours:g} h and off {tv.unit.costs.min_down_hours:g} h",
+        (_fact(entry, "et:minUpTime"), _fact(entry, "et:minDownTime")),
+    )
     for t in range(dm.problem.steps):
         if up > 1:
-            m.add(cp_model.LinearExpr.sum(tv.start[max(0, t - up + 1) : t + 1]) <= tv.on[t])
+            m.add(cp_model.LinearExpr.sum(tv.start[max(0, t - up + 1) : t + 1]) <= tv.on[t]).only_enforce_if(guard)
         if down > 1:
-            m.add(cp_model.LinearExpr.sum(tv.stop[max(0, t - down + 1) : t + 1]) <= 1 - tv.on[t])
+            window = tv.stop[max(0, t - down + 1) : t + 1]
+            m.add(cp_model.LinearExpr.sum(window) <= 1 - tv.on[t]).only_enforce_if(guard)
 
 
 def add_renewables(dm: DispatchModel) -> None:
@@ -173,21 +215,39 @@ def add_storage(dm: DispatchModel) -> None:
     k = ENERGY_COEFFICIENT_SCALE
     for unit in dm.problem.storage:
         m, name, steps = dm.model, unit.name, dm.problem.steps
-        power = s.power_down(unit.power_mw)
+        power, top = s.power_down(unit.power_mw), s.energy_down(unit.capacity_mwh)
         sv = StorageVars(
             unit,
-            charge=[m.new_int_var(0, power, f"charge[{name}][{t}]") for t in range(steps)],
-            discharge=[m.new_int_var(0, power, f"discharge[{name}][{t}]") for t in range(steps)],
-            energy=[m.new_int_var(0, s.energy_down(unit.capacity_mwh), f"soc[{name}][{t}]") for t in range(steps)],
+            charge=[m.new_int_var(0, dm.limit(power), f"charge[{name}][{t}]") for t in range(steps)],
+            discharge=[m.new_int_var(0, dm.limit(power), f"discharge[{name}][{t}]") for t in range(steps)],
+            energy=[m.new_int_var(0, dm.limit(top), f"soc[{name}][{t}]") for t in range(steps)],
         )
+        if dm.diagnose:
+            _guard_storage_limits(dm, sv, power, top)
         terms = storage_terms(dm, unit)
         before: LinearExpr = terms.initial
         for t in range(steps):
             residual = k * sv.energy[t] - before - terms.gain * sv.charge[t] + terms.loss * sv.discharge[t]
             m.add_linear_constraint(residual, -ENERGY_BAND_UNITS * k, 0)
             before = terms.keep * sv.energy[t]
-        m.add(sv.energy[-1] >= s.energy_up(unit.initial_mwh))
+        end = dm.guard(
+            f"{name} ends at least half full ({unit.initial_mwh:g} MWh), as it started",
+            (_fact(unit.iri, "et:energyCapacity"), _fact(unit.iri, "et:selfDischargePercentPerDay")),
+        )
+        m.add(sv.energy[-1] >= s.energy_up(unit.initial_mwh)).only_enforce_if(end)
         dm.storage.append(sv)
+
+
+def _guard_storage_limits(dm: DispatchModel, sv: StorageVars, power: int, top: int) -> None:
+    unit = sv.unit
+    rated = dm.guard(
+        f"{unit.name} charges and discharges at most {unit.power_mw:g} MW", (_fact(unit.iri, "et:ratedApparentPower"),)
+    )
+    size = dm.guard(f"{unit.name} holds at most {unit.capacity_mwh:g} MWh", (_fact(unit.iri, "et:energyCapacity"),))
+    for t in range(dm.problem.steps):
+        dm.model.add(sv.charge[t] <= power).only_enforce_if(rated)
+        dm.model.add(sv.discharge[t] <= power).only_enforce_if(rated)
+        dm.model.add(sv.energy[t] <= top).only_enforce_if(size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,10 +273,18 @@ def storage_terms(dm: DispatchModel, unit: StorageUnit) -> StorageTerms:
 
 def add_market(dm: DispatchModel) -> None:
     """Buy and sell up to the external grids' limit (no limit where none is given)."""
-    limit = dm.problem.market.limit_mw
-    top = dm.scaling.power_down(limit) if limit is not None else _unlimited_trade(dm)
-    dm.buy = [dm.model.new_int_var(0, top, f"buy[{t}]") for t in range(dm.problem.steps)]
-    dm.sell = [dm.model.new_int_var(0, top, f"sell[{t}]") for t in range(dm.problem.steps)]
+    market, steps = dm.problem.market, dm.problem.steps
+    top = dm.scaling.power_down(market.limit_mw) if market.limit_mw is not None else _unlimited_trade(dm)
+    dm.buy = [dm.model.new_int_var(0, dm.limit(top), f"buy[{t}]") for t in range(steps)]
+    dm.sell = [dm.model.new_int_var(0, dm.limit(top), f"sell[{t}]") for t in range(steps)]
+    if dm.diagnose and market.limit_mw is not None:
+        guard = dm.guard(
+            f"the market takes or gives at most {market.limit_mw:g} MW",
+            tuple(_fact(e, "et:maxActivePower") for e in market.external_grids),
+        )
+        for t in range(steps):
+            dm.model.add(dm.buy[t] <= top).only_enforce_if(guard)
+            dm.model.add(dm.sell[t] <= top).only_enforce_if(guard)
 
 
 def _unlimited_trade(dm: DispatchModel) -> int:
@@ -239,7 +307,28 @@ def add_power_balance(dm: DispatchModel) -> None:
         plus += [dm.renewables[t], dm.buy[t], dm.unserved[t]]
         minus = [sv.charge[t] for sv in dm.storage] + [dm.sell[t]]
         supply = cp_model.LinearExpr.sum(plus) - cp_model.LinearExpr.sum(minus)
-        dm.balance.append(dm.model.add(supply == dm.demand[t]).index)
+        guard = dm.guard(f"supply meets the demand of {_demand_text(dm, t)}", _demand_facts(dm, t))
+        balance = dm.model.add(supply == dm.demand[t])
+        balance.only_enforce_if(guard)
+        dm.balance.append(balance.index)
+
+
+def _demand_text(dm: DispatchModel, t: int) -> str:
+    from datetime import timedelta
+
+    horizon = dm.problem.horizon
+    moment = horizon.start + timedelta(hours=horizon.step_hours * t)
+    return f"{dm.problem.demand[t]:,.1f} MW at {moment.isoformat(timespec='minutes')} (step {t})"
+
+
+def _demand_facts(dm: DispatchModel, t: int, shown: int = 3) -> tuple[str, ...]:
+    """The loads that weigh most in step ``t`` (their power and profile make the demand)."""
+    loads = sorted(dm.problem.loads, key=lambda load: -abs(float(load.demand[t])))[:shown]
+    return tuple(f for load in loads for f in (_fact(load.iri, "et:activePower"), _fact(load.iri, "et:hasProfile")))
+
+
+def _fact(iri: str, prop: str) -> str:
+    return f"<{iri}> {prop}"
 
 
 def set_objective(dm: DispatchModel) -> None:

@@ -34,7 +34,8 @@ class DispatchRun:
             "decision": self.record.schedule.value,
         }
         if r.schedule is None:
-            return {"case": r.problem.case, **summary}
+            conflicts = [{"rule": c.text, "facts": list(c.facts)} for c in r.conflicts]
+            return {"case": r.problem.case, **summary, "conflicts": conflicts}
         return to_output(r.problem, r.schedule, summary)
 
 

@@ -12,6 +12,7 @@ from ortools.sat.python import cp_model
 from pydantic import BaseModel, ConfigDict, Field
 
 from enertwin.reasoning.cpsat_model import DispatchModel, build_model
+from enertwin.reasoning.infeasibility import Conflict, diagnose
 from enertwin.reasoning.problem import DispatchProblem
 from enertwin.reasoning.schedule import Schedule, schedule_cost, share_curtailment
 from enertwin.reasoning.warm_start import warm_start
@@ -51,6 +52,7 @@ class DispatchResult:
     best_bound_eur: float | None
     solve_seconds: float
     settings: SolverSettings
+    conflicts: tuple[Conflict, ...] = ()
 
 
 def solver_version() -> str:
@@ -90,6 +92,9 @@ def solve(problem: DispatchProblem, settings: SolverSettings | None = None) -> D
         status = solver.solve(dm.model)
     seconds = time.perf_counter() - started
     name = solver.status_name(status)
+    if status == cp_model.INFEASIBLE:
+        conflicts = diagnose(problem, settings.time_limit)
+        return DispatchResult(problem, None, name, None, None, time.perf_counter() - started, settings, conflicts)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return DispatchResult(problem, None, name, None, None, seconds, settings)
     schedule = read_schedule(dm, solver)
