@@ -36,7 +36,7 @@ from enertwin.kg.queries import load_query
 from enertwin.kg.store import Store
 from enertwin.kg.topology import check_topology
 from enertwin.kg.violation import Severity
-from enertwin.reasoning.dispatch import DispatchRun, optimize
+from enertwin.reasoning.dispatch import DEFAULT_OVERLAP, DEFAULT_WINDOW, DispatchRun, optimize
 from enertwin.reasoning.explain import explain
 from enertwin.reasoning.portfolio_reader import reference_grids
 from enertwin.reasoning.solver import SolverSettings
@@ -301,6 +301,12 @@ def optimize_command(
         float | None, typer.Option("--deterministic-time", help="CP-SAT deterministic limit (reproducible runs).")
     ] = None,
     no_lp_guide: Annotated[bool, typer.Option("--no-lp-guide", help="Plain CP-SAT: no LP hint or bound.")] = False,
+    window: Annotated[
+        int, typer.Option("--window", help="Longer horizons are solved in rolling windows of this many steps.")
+    ] = DEFAULT_WINDOW,
+    overlap: Annotated[int, typer.Option("--overlap", help="Steps each window re-solves from the last.")] = (
+        DEFAULT_OVERLAP
+    ),
     log: Annotated[bool, typer.Option("--log", help="Print CP-SAT's search log.")] = False,
 ) -> None:
     """Dispatch a portfolio: read it from the graph, solve with CP-SAT, store the decision."""
@@ -317,8 +323,10 @@ def optimize_command(
     )
     to_stdout = json_path is not None and str(json_path) == "-"
     with opened(store) as target:
-        grid = prepare_case(target, code, sys.stderr.isatty() and not to_stdout)
-        run = optimize(target, grid, code, when, steps, settings, cost_model)
+        show = sys.stderr.isatty() and not to_stdout
+        grid = prepare_case(target, code, show)
+        with progress_bar(show and steps > window) as step:
+            run = optimize(target, grid, code, when, steps, settings, cost_model, window, overlap, step)
     document = run.output()
     if json_path is not None:
         text = json.dumps(document)

@@ -22,7 +22,9 @@ def round_commitment(unit: ThermalUnit, fractional: FloatArray) -> np.ndarray:
     size = 2 * (cap + 1)
     inf = np.inf
     cost = np.full(size, inf)
-    start = (1 if unit.initial_on else 0) * (cap + 1) + cap
+    threshold = (up if unit.initial_on else down) - 1
+    age = cap if unit.held_steps <= 0 else max(0, threshold - unit.held_steps)
+    start = (1 if unit.initial_on else 0) * (cap + 1) + age
     cost[start] = 0.0
     parent = np.zeros((steps, size), dtype=np.int64)
     for t in range(steps):
@@ -51,6 +53,8 @@ def round_commitment(unit: ThermalUnit, fractional: FloatArray) -> np.ndarray:
 
 def follows_rules(unit: ThermalUnit, pattern: np.ndarray) -> bool:
     """Whether an integral pattern already honours the minimum up and down times."""
+    if np.any(pattern[: unit.held_steps] != int(unit.initial_on)):
+        return False
     before, age = int(unit.initial_on), None  # age None: no switch inside the horizon yet
     for on in pattern:
         if on != before:

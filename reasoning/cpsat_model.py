@@ -114,6 +114,7 @@ def add_thermal_units(dm: DispatchModel) -> None:
     for unit in dm.problem.thermal:
         tv = _thermal_vars(dm, unit)
         add_output_limits(dm, tv)
+        add_held_state(dm, tv)
         if _needs_transitions(unit, dm.scaling):
             add_start_stop_logic(dm, tv)
             add_ramp_limits(dm, tv)
@@ -148,6 +149,18 @@ def add_output_limits(dm: DispatchModel, tv: ThermalVars) -> None:
         dm.model.add(p <= high * on).only_enforce_if(guard)
         if low > 0:
             dm.model.add(p >= low * on).only_enforce_if(guard)
+
+
+def add_held_state(dm: DispatchModel, tv: ThermalVars) -> None:
+    """Keep the initial state while an earlier switch's minimum up or down time lasts."""
+    if tv.unit.held_steps <= 0:
+        return
+    guard = dm.guard(
+        f"{tv.unit.name} keeps its state for {tv.unit.held_steps} more step(s) after its last switch",
+        (_fact(tv.unit.costs.entry, "et:minUpTime"), _fact(tv.unit.costs.entry, "et:minDownTime")),
+    )
+    for on in tv.on[: tv.unit.held_steps]:
+        dm.model.add(on == int(tv.unit.initial_on)).only_enforce_if(guard)
 
 
 def add_start_stop_logic(dm: DispatchModel, tv: ThermalVars) -> None:
@@ -231,10 +244,10 @@ def add_storage(dm: DispatchModel) -> None:
             m.add_linear_constraint(residual, -ENERGY_BAND_UNITS * k, 0)
             before = terms.keep * sv.energy[t]
         end = dm.guard(
-            f"{name} ends at least half full ({unit.initial_mwh:g} MWh), as it started",
+            f"{name} ends with at least {unit.final_mwh:g} MWh (half full, as it started)",
             (_fact(unit.iri, "et:energyCapacity"), _fact(unit.iri, "et:selfDischargePercentPerDay")),
         )
-        m.add(sv.energy[-1] >= s.energy_up(unit.initial_mwh)).only_enforce_if(end)
+        m.add(sv.energy[-1] >= s.energy_up(unit.final_mwh)).only_enforce_if(end)
         dm.storage.append(sv)
 
 

@@ -10,8 +10,12 @@ from typing import Any
 from enertwin.kg.store import Store
 from enertwin.reasoning.decision_writer import DecisionRecord, write_decision
 from enertwin.reasoning.portfolio_reader import read_problem
+from enertwin.reasoning.rolling import Progress, solve_rolling
 from enertwin.reasoning.schedule import to_output
 from enertwin.reasoning.solver import DispatchResult, SolverSettings, solve
+
+DEFAULT_WINDOW = 96  # one day of 15-minute steps
+DEFAULT_OVERLAP = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +51,17 @@ def optimize(
     steps: int,
     settings: SolverSettings | None = None,
     cost_model: str | None = None,
+    window: int = DEFAULT_WINDOW,
+    overlap: int = DEFAULT_OVERLAP,
+    progress: Progress | None = None,
 ) -> DispatchRun:
-    """Read the problem of ``grid`` from the graph, solve it and store the decision."""
+    """Read the problem of ``grid`` from the graph, solve it and store the decision.
+
+    Horizons longer than ``window`` steps are solved in rolling windows overlapping by ``overlap``.
+    """
     began, clock = datetime.now(UTC), time.perf_counter()
     problem = read_problem(store, grid, case, start, steps, cost_model)
-    result = solve(problem, settings)
+    rolling = steps > window
+    result = solve_rolling(problem, settings, window, overlap, progress) if rolling else solve(problem, settings)
     record = write_decision(store, result, began, datetime.now(UTC))
     return DispatchRun(result, record, time.perf_counter() - clock)

@@ -233,7 +233,7 @@ def _storage_reason(
     tolerance = max(1e-3 * unit.capacity_mwh, 0.01)
     if energy >= unit.capacity_mwh - tolerance:
         return "full", f"full ({unit.capacity_mwh:g} MWh)", (_fact(unit.iri, "et:energyCapacity"),)
-    if t == steps - 1 and energy <= unit.initial_mwh + tolerance:
+    if t == steps - 1 and energy <= unit.final_mwh + tolerance:
         return (
             "end_level",
             "must end at least as full as it started (half its capacity)",

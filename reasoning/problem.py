@@ -49,7 +49,12 @@ class CostTerms:
 
 @dataclass(frozen=True, slots=True)
 class ThermalUnit:
-    """A committable unit: limits from the asset, costs and dynamics from its fuel's cost entry."""
+    """A committable unit: limits from the asset, costs and dynamics from its fuel's cost entry.
+
+    ``held_steps``: the first steps in which the unit must keep its initial state, because a
+    switch before the horizon (in an earlier rolling window) is still inside its minimum up or
+    down time.
+    """
 
     iri: str
     name: str
@@ -61,10 +66,14 @@ class ThermalUnit:
     min_down_steps: int
     initial_on: bool
     profile: str | None
+    initial_output: float | None = None
+    held_steps: int = 0
 
     @property
     def initial_p(self) -> float:
-        """Output in the step before the horizon: on at minimum power, or off."""
+        """Output in the step before the horizon: given (rolling windows), else on at minimum power, or off."""
+        if self.initial_output is not None:
+            return self.initial_output
         return self.min_p if self.initial_on else 0.0
 
     @property
@@ -98,6 +107,8 @@ class StorageUnit:
     capacity_mwh: float
     efficiency: float
     self_discharge_per_day: float
+    start_mwh: float | None = None
+    end_mwh: float | None = None
 
     @property
     def eta(self) -> float:
@@ -106,8 +117,13 @@ class StorageUnit:
 
     @property
     def initial_mwh(self) -> float:
-        """Energy before the first step (half full); the last step must end at least as full."""
-        return 0.5 * self.capacity_mwh
+        """Energy before the first step: given (rolling windows), else half full."""
+        return 0.5 * self.capacity_mwh if self.start_mwh is None else self.start_mwh
+
+    @property
+    def final_mwh(self) -> float:
+        """Energy the last step must reach at least: given, else half full (as the reference starts)."""
+        return 0.5 * self.capacity_mwh if self.end_mwh is None else self.end_mwh
 
     def retention(self, step_hours: float) -> float:
         """Share of stored energy left after one step of self-discharge."""

@@ -108,7 +108,7 @@ def _storage_hint(dm: DispatchModel, sv: StorageVars, values: np.ndarray) -> dic
     discharge = [round(values[v.index]) for v in sv.discharge]
     terms = storage_terms(dm, sv.unit)
     power = dm.scaling.power_down(sv.unit.power_mw)
-    need = dm.scaling.energy_up(sv.unit.initial_mwh)
+    need = dm.scaling.energy_up(sv.unit.final_mwh)
     energy = _storage_forward(dm, sv, terms, charge, discharge)
     for t in range(steps - 1, -1, -1):
         if energy[-1] >= need:
