@@ -134,8 +134,8 @@ def _thermal_vars(dm: DispatchModel, unit: ThermalUnit) -> ThermalVars:
 
 def _needs_transitions(unit: ThermalUnit, scaling: Scaling) -> bool:
     """Start/stop variables matter only for start costs, binding ramps or minimum times."""
-    binding_ramp = scaling.power_down(unit.ramp_mw) < scaling.power_down(unit.max_p)
-    return unit.start_cost > 0 or binding_ramp or unit.min_up_steps > 1 or unit.min_down_steps > 1
+    # exact comparison: the inward and the widened model must have the same variables
+    return unit.start_cost > 0 or unit.ramp_mw < unit.max_p or unit.min_up_steps > 1 or unit.min_down_steps > 1
 
 
 def add_output_limits(dm: DispatchModel, tv: ThermalVars) -> None:
@@ -188,12 +188,17 @@ def add_ramp_limits(dm: DispatchModel, tv: ThermalVars) -> None:
         f"{tv.unit.name} ramps at most {tv.unit.ramp_mw:g} MW per step",
         (_fact(tv.unit.costs.entry, "et:rampShare"), _fact(tv.unit.iri, "et:maxActivePower")),
     )
-    p_before: LinearExpr = s.power_up(tv.unit.initial_p) if tv.unit.initial_on else 0
+    # the output before the horizon, rounded so that both ramp rows are as loose as the rounding direction asks
+    rise_from: LinearExpr = s.power_down(tv.unit.initial_p) if tv.unit.initial_on else 0
+    fall_from: LinearExpr = s.power_up(tv.unit.initial_p) if tv.unit.initial_on else 0
+    if not s.outward:
+        rise_from = fall_from
     on_before: LinearExpr = int(tv.unit.initial_on)
     for t in range(dm.problem.steps):
-        m.add(tv.p[t] - p_before <= ramp * on_before + jump * tv.start[t]).only_enforce_if(guard)
-        m.add(p_before - tv.p[t] <= ramp * tv.on[t] + jump * tv.stop[t]).only_enforce_if(guard)
-        p_before, on_before = tv.p[t], tv.on[t]
+        m.add(tv.p[t] - rise_from <= ramp * on_before + jump * tv.start[t]).only_enforce_if(guard)
+        m.add(fall_from - tv.p[t] <= ramp * tv.on[t] + jump * tv.stop[t]).only_enforce_if(guard)
+        rise_from = fall_from = tv.p[t]
+        on_before = tv.on[t]
 
 
 def add_minimum_up_down(dm: DispatchModel, tv: ThermalVars) -> None:
@@ -241,7 +246,7 @@ def add_storage(dm: DispatchModel) -> None:
         before: LinearExpr = terms.initial
         for t in range(steps):
             residual = k * sv.energy[t] - before - terms.gain * sv.charge[t] + terms.loss * sv.discharge[t]
-            m.add_linear_constraint(residual, -ENERGY_BAND_UNITS * k, 0)
+            m.add_linear_constraint(residual, -ENERGY_BAND_UNITS * k, k if s.outward else 0)
             before = terms.keep * sv.energy[t]
         end = dm.guard(
             f"{name} ends with at least {unit.final_mwh:g} MWh (half full, as it started)",
@@ -310,7 +315,8 @@ def _unlimited_trade(dm: DispatchModel) -> int:
 
 def add_unserved_energy(dm: DispatchModel) -> None:
     """Demand that is not served, paid for at the value of lost load."""
-    dm.unserved = [dm.model.new_int_var(0, max(0, d), f"unserved[{t}]") for t, d in enumerate(dm.demand)]
+    highest = [dm.scaling.power_range(d)[1] for d in dm.problem.demand]
+    dm.unserved = [dm.model.new_int_var(0, max(0, d), f"unserved[{t}]") for t, d in enumerate(highest)]
 
 
 def add_power_balance(dm: DispatchModel) -> None:
@@ -321,7 +327,8 @@ def add_power_balance(dm: DispatchModel) -> None:
         minus = [sv.charge[t] for sv in dm.storage] + [dm.sell[t]]
         supply = cp_model.LinearExpr.sum(plus) - cp_model.LinearExpr.sum(minus)
         guard = dm.guard(f"supply meets the demand of {_demand_text(dm, t)}", _demand_facts(dm, t))
-        balance = dm.model.add(supply == dm.demand[t])
+        low, high = dm.scaling.power_range(float(dm.problem.demand[t]))
+        balance = dm.model.add_linear_constraint(supply, low, high)
         balance.only_enforce_if(guard)
         dm.balance.append(balance.index)
 

@@ -14,13 +14,18 @@ Units, and why they meet the reference problem's tolerances:
   decimals (0 … 6) that represent every price of the problem exactly; the objective's unit is
   then ``power_mw × step_hours × 10^-digits`` €, and start-up costs are rounded to that unit.
   ``objective_eur`` is always recomputed from the returned schedule in floating point.
+
+Rounding inward makes the model a restriction of the reference problem. With ``outward=True``
+every rounding goes the other way (bounds widen, demand becomes a range, energy may also be
+gained by a unit, costs round down): that model's LP relaxation is a relaxation of the
+reference problem, so its optimum is a valid lower bound on the reference optimum.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -39,6 +44,7 @@ class Scaling:
     price_digits: int
     power_mw: float = POWER_MW
     energy_mwh: float = ENERGY_MWH
+    outward: bool = False
 
     @classmethod
     def for_prices(cls, step_hours: float, prices: Iterable[float]) -> Scaling:
@@ -50,35 +56,55 @@ class Scaling:
                 return cls(step_hours, digits)
         return cls(step_hours, MAX_PRICE_DIGITS)
 
+    def widened(self) -> Scaling:
+        """The same units, rounding outward (see the module docstring)."""
+        return replace(self, outward=True)
+
     @property
     def objective_eur(self) -> float:
         """Euros per unit of the integer objective."""
         return self.power_mw * self.step_hours * 10.0**-self.price_digits
 
     def power_down(self, mw: float) -> int:
-        """An upper bound in power units (rounded down)."""
-        return math.floor(mw / self.power_mw + 1e-9)
+        """An upper bound in power units (rounded down; up when widened)."""
+        return _ceil(mw / self.power_mw) if self.outward else _floor(mw / self.power_mw)
 
     def power_up(self, mw: float) -> int:
-        """A lower bound in power units (rounded up)."""
-        return math.ceil(mw / self.power_mw - 1e-9)
+        """A lower bound in power units (rounded up; down when widened)."""
+        return _floor(mw / self.power_mw) if self.outward else _ceil(mw / self.power_mw)
 
     def power_near(self, mw: float) -> int:
         """A fixed quantity (demand) in power units, rounded to the nearest."""
         return round(mw / self.power_mw)
 
+    def power_range(self, mw: float) -> tuple[int, int]:
+        """A fixed quantity as a range: the nearest unit, or both neighbours when widened."""
+        if self.outward:
+            return _floor(mw / self.power_mw), _ceil(mw / self.power_mw)
+        near = self.power_near(mw)
+        return near, near
+
     def energy_down(self, mwh: float) -> int:
-        """An upper bound on stored energy in energy units (rounded down)."""
-        return math.floor(mwh / self.energy_mwh + 1e-9)
+        """An upper bound on stored energy in energy units (rounded down; up when widened)."""
+        return _ceil(mwh / self.energy_mwh) if self.outward else _floor(mwh / self.energy_mwh)
 
     def energy_up(self, mwh: float) -> int:
-        """A lower bound on stored energy in energy units (rounded up)."""
-        return math.ceil(mwh / self.energy_mwh - 1e-9)
+        """A lower bound on stored energy in energy units (rounded up; down when widened)."""
+        return _floor(mwh / self.energy_mwh) if self.outward else _ceil(mwh / self.energy_mwh)
 
     def price(self, eur_per_mwh: float) -> int:
         """A price per MWh in objective units per power unit and step."""
-        return round(eur_per_mwh * 10**self.price_digits)
+        scaled = eur_per_mwh * 10**self.price_digits
+        return math.floor(scaled + 1e-7) if self.outward else round(scaled)
 
     def money(self, eur: float) -> int:
         """An amount in euros in objective units (start-up costs)."""
-        return round(eur / self.objective_eur)
+        return math.floor(eur / self.objective_eur) if self.outward else round(eur / self.objective_eur)
+
+
+def _floor(value: float) -> int:
+    return math.floor(value + 1e-9)
+
+
+def _ceil(value: float) -> int:
+    return math.ceil(value - 1e-9)

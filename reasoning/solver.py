@@ -107,7 +107,8 @@ def solve(problem: DispatchProblem, settings: SolverSettings | None = None) -> D
 
 def _guide(dm: DispatchModel, settings: SolverSettings) -> float | None:
     """Hint CP-SAT with the LP-guided schedule and cut off objectives below the LP bound (in €)."""
-    guide = warm_start(dm, time_limit=settings.time_limit)
+    widened = build_model(dm.problem, dm.scaling.widened())
+    guide = warm_start(dm, widened, time_limit=settings.time_limit)
     for index, value in guide.hint.items():
         dm.model.proto.solution_hint.vars.append(index)
         dm.model.proto.solution_hint.values.append(value)

@@ -1,13 +1,15 @@
 """An LP-guided first solution for CP-SAT, and the LP bound that goes with it.
 
-1. Solve the LP relaxation of the CP-SAT model (HiGHS): a proven lower bound.
+1. Solve the LP relaxation of the widened model (HiGHS; see ``scaling``): a proven lower
+   bound on the reference problem's optimum.
 2. Round each unit's commitments to the nearest pattern that honours its minimum times.
-3. Solve the LP again with those commitments fixed: the best dispatch for them.
+3. Solve the LP of the model itself with those commitments fixed: the best dispatch for them.
 4. Turn that dispatch into integers without breaking a constraint: thermal output and
    renewables are rounded down (a difference of two floors never exceeds an integer ramp
-   limit that the values met), storage values to the nearest unit (the energy balance has a
-   band of ±2 units for this), and the power balance is closed through the market, then
-   unserved energy or curtailment.
+   limit that the values met), charge and discharge to the nearest unit with the stored energy
+   following the exact recursion rounded down (extra charge at the end where that leaves a
+   store short), and the power balance is closed through the market, then unserved energy or
+   curtailment.
 
 CP-SAT starts from that hint, so its search (large-neighbourhood moves on commitments) only
 has to improve a good schedule instead of finding one.
@@ -30,7 +32,7 @@ ROUNDING_SLACK = 1e-6
 
 @dataclass(frozen=True, slots=True)
 class WarmStart:
-    """The LP bound (objective units) and a complete integer hint (variable index → value)."""
+    """The LP bound (objective units of the model) and a complete integer hint (variable index → value)."""
 
     lp: LpSolution
     bound: float | None
@@ -38,26 +40,29 @@ class WarmStart:
     fixed_lp: LpSolution | None
 
 
-def warm_start(dm: DispatchModel, time_limit: float) -> WarmStart:
-    """Bound and hint for ``dm`` (an empty hint where an LP does not solve in time)."""
-    relaxed = Relaxation.of(dm.model.proto, dm.scaling.objective_eur)
-    lp = relaxed.solve(time_limit=time_limit)
+def warm_start(dm: DispatchModel, widened: DispatchModel, time_limit: float) -> WarmStart:
+    """Bound (from ``widened``, the same model rounded outward) and hint for ``dm``.
+
+    The hint is empty where an LP does not solve in time.
+    """
+    lp = Relaxation.of(widened.model.proto, widened.scaling.objective_eur).solve(time_limit=time_limit)
     if not lp.optimal:
         return WarmStart(lp, None, {}, None)
-    commitments = _commitments(dm, lp.values)
-    fixed = relaxed.solve(commitments, time_limit=time_limit)
+    bound = lp.objective * widened.scaling.objective_eur / dm.scaling.objective_eur
+    commitments = _commitments(dm, widened, lp.values)
+    fixed = Relaxation.of(dm.model.proto, dm.scaling.objective_eur).solve(commitments, time_limit=time_limit)
     if not fixed.optimal:
-        return WarmStart(lp, lp.objective, {}, fixed)
+        return WarmStart(lp, bound, {}, fixed)
     hint = dict(commitments)
     hint.update(_integer_dispatch(dm, fixed.values))
-    return WarmStart(lp, lp.objective, {k: int(v) for k, v in hint.items()}, fixed)
+    return WarmStart(lp, bound, {k: int(v) for k, v in hint.items()}, fixed)
 
 
-def _commitments(dm: DispatchModel, values: np.ndarray) -> dict[int, float]:
-    """On, start and stop values per unit from the rounded LP commitments."""
+def _commitments(dm: DispatchModel, widened: DispatchModel, values: np.ndarray) -> dict[int, float]:
+    """On, start and stop values per unit of ``dm`` from the rounded LP commitments of ``widened``."""
     fixed: dict[int, float] = {}
-    for tv in dm.thermal:
-        fractional = values[[v.index for v in tv.on]]
+    for tv, wide in zip(dm.thermal, widened.thermal, strict=True):
+        fractional = values[[v.index for v in wide.on]]
         if tv.start:
             pattern = np.round(fractional).astype(np.int64)
             if np.max(np.abs(fractional - pattern)) > ROUNDING_SLACK or not follows_rules(tv.unit, pattern):
