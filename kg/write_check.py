@@ -21,7 +21,7 @@ from pyoxigraph import NamedNode, Quad, QuerySolutions, RdfFormat, Store, parse
 from enertwin.kg import namespaces as ns
 from enertwin.kg.backend import GraphBackend
 from enertwin.kg.errors import InputError
-from enertwin.kg.queries import load_query
+from enertwin.kg.queries import inline_bindings, load_query
 from enertwin.kg.series import SeriesStore
 from enertwin.kg.validation.shacl import ShapeValidator
 from enertwin.kg.violation import Severity, Violation
@@ -66,7 +66,7 @@ def check_write(
     _parse_into(scratch, delta)
     size = len(scratch)
     removed = {(q.subject, q.predicate, q.object) for q in delta.remove}
-    focus = _nodes(scratch)
+    focus = _focus_nodes(scratch)
     if delta.replaces and dataset.target is not None:
         focus |= _nodes(backend, dataset.target)
     elif not delta.replaces:
@@ -90,7 +90,7 @@ def check_write(
     around = referrers + context(pointing, "o") + context(focus, "s")
     # One hop further, described both ways, so that class checks and inverse checks
     # (a fuel type's cost entry) see their facts.
-    hop = _linked(around) - focus
+    hop = (_linked(around) | _nodes(scratch)) - focus  # what the new data links to is described, too
     around += context(hop, "s") + context(hop, "o", incoming_links())
     scratch.extend(around)
 
@@ -132,6 +132,19 @@ def series_violations(
         for iri, key in sorted(keys.items())
         if key in missing
     ]
+
+
+def _focus_nodes(scratch: Store) -> set[NamedNode]:
+    """Subjects of the new data, and what it links to where shapes read the link backwards.
+
+    Other nodes it merely points at (a grid, an asset, a unit) cannot be broken by new links to
+    them: no shape counts or types a link into them (``kg/write_context.ttl`` lists the ones
+    that do), and following everything that points at them would read whole grids.
+    """
+    query = inline_bindings(load_query("enertwin.kg", "focus_nodes.rq"), {"link": list(incoming_links())})
+    rows = scratch.query(query, use_default_graph_as_union=True)
+    assert isinstance(rows, QuerySolutions)
+    return {r["n"] for r in rows if isinstance(r["n"], NamedNode)}  # type: ignore[misc]
 
 
 def _nodes(source: Store | GraphBackend, graph: NamedNode | None = None) -> set[NamedNode]:
