@@ -63,8 +63,10 @@ UNIT_SYMBOLS = {
     "http://qudt.org/vocab/unit/KiloA": "(kA)",
     "http://qudt.org/vocab/unit/OHM-PER-KiloM": "(Ω/km)",
     "http://qudt.org/vocab/unit/HR": "(h)",
+    "http://qudt.org/vocab/unit/SEC": "(s)",
     "http://qudt.org/vocab/unit/FRACTION": "fraction",
     "http://qudt.org/vocab/unit/PERCENT-PER-DAY": "(percent per day)",
+    ns.UNIT_BASE + "EUR": "(€)",
     ns.UNIT_BASE + "EUR-PER-MegaW-HR": "(€/MWh)",
     ns.UNIT_BASE + "EUR-PER-MegaW": "(€/MW",
     ns.UNIT_BASE + "EUR-PER-T": "(€/t)",
@@ -513,7 +515,7 @@ def test_compiler_refuses_what_it_cannot_translate(shape: str) -> None:
 
 def test_shapes_and_templates_are_package_data() -> None:
     shapes = {e.name for e in files("enertwin.shapes").iterdir()}
-    assert shapes >= {"assets.ttl", "topology.ttl", "costs.ttl", "series.ttl"}
+    assert shapes >= {"assets.ttl", "topology.ttl", "costs.ttl", "series.ttl", "decisions.ttl"}
     templates = {e.name for e in files("enertwin.kg.validation").iterdir() if e.name.endswith(".rq")}
     assert {"shacl_count.rq", "shacl_class.rq", "shacl_datatype.rq"} <= templates
     text = (files("enertwin.kg.validation") / "shacl_class.rq").read_text(encoding="utf-8")
