@@ -229,8 +229,16 @@ def settings_from(**options: object) -> SolverSettings:
     try:
         return SolverSettings(**options)  # type: ignore[arg-type]
     except PydanticValidationError as exc:
-        problems = "; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(f"{_option_name(str(e['loc'][0]))}: {e['msg']}" for e in exc.errors())
         raise InputError(f"bad solver option: {problems}") from exc
+
+
+OPTION_NAMES = {"relative_gap": "--gap", "lp_guide": "--no-lp-guide"}
+
+
+def _option_name(field: str) -> str:
+    """The command-line option that sets solver setting ``field``."""
+    return OPTION_NAMES.get(field, "--" + field.replace("_", "-"))
 
 
 def prepare_case(store: Store, code: str, show_progress: bool) -> str:
@@ -312,6 +320,8 @@ def optimize_command(
     """Dispatch a portfolio: read it from the graph, solve with CP-SAT, store the decision."""
     code = resolve_code(case)
     when = parse_start(start)
+    if steps <= 0:
+        raise InputError(f"--steps must be a positive number of time steps, got {steps}")
     settings = settings_from(
         time_limit=time_limit,
         workers=workers,
