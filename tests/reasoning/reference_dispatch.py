@@ -293,6 +293,16 @@ def merit_order_price(start_step: int, steps: int) -> np.ndarray:
     return price_for_residual(residual_load(start_step, steps))
 
 
+def market_limit(ext_max_p: pd.Series) -> float | None:
+    """Σ external-grid max_p_mw; None (no limit) when any external grid has no max_p_mw ("no limit where SimBench
+    gives none": that grid alone can carry any flow, so the sum is unbounded). No external grid at all: 0 MW.
+    """
+    values = pd.to_numeric(ext_max_p, errors="coerce").astype(float)
+    if values.isna().any() or np.isinf(values).any():
+        return None
+    return float(values.sum())
+
+
 def load_reference(code: str, start_iso: str, steps: int) -> ReferenceData:
     """Problem data of a case (SimBench code or short name) from `start_iso` for `steps` 15-minute steps."""
     code = resolve_code(code)
@@ -312,7 +322,6 @@ def load_reference(code: str, start_iso: str, steps: int) -> ReferenceData:
         init_on = np.zeros(0, dtype=bool)
 
     storage = net.storage[net.storage["max_e_mwh"].astype(float) > 0.0]
-    ext_limits = net.ext_grid["max_p_mw"].astype(float).dropna()
 
     return ReferenceData(
         code=code,
@@ -339,7 +348,7 @@ def load_reference(code: str, start_iso: str, steps: int) -> ReferenceData:
         sto_sd=_readonly(storage["self-discharge_percent_per_day"].to_numpy(dtype=float) / 100.0),
         load_names=tuple(net.load["name"].astype(str)),
         demand=_readonly(_demand(net, start_step, steps)),
-        market_limit=float(ext_limits.sum()) if len(ext_limits) else None,
+        market_limit=market_limit(net.ext_grid["max_p_mw"]),
         price=_readonly(merit_order_price(start_step, steps)),
     )
 
