@@ -36,6 +36,7 @@ from enertwin.kg.queries import load_query
 from enertwin.kg.store import Store
 from enertwin.kg.topology import check_topology
 from enertwin.kg.violation import Severity
+from enertwin.reasoning.decision_reader import provenance
 from enertwin.reasoning.dispatch import DEFAULT_OVERLAP, DEFAULT_WINDOW, DispatchRun, optimize
 from enertwin.reasoning.explain import explain
 from enertwin.reasoning.portfolio_reader import reference_grids
@@ -404,9 +405,12 @@ def explain_command(
 def demo_command(
     store: Annotated[str | None, typer.Option("--store", help="Store to use (default: a fresh one in memory).")] = None,
     code: Annotated[str, typer.Option("--code", help="SimBench code to import.")] = "1-HV-mixed--2-sw",
+    start: Annotated[str, typer.Option("--start", help="First step of the dispatch, ISO 8601.")] = "2016-01-14T00:00",
+    steps: Annotated[int, typer.Option("--steps", help="Steps to dispatch.")] = 96,
 ) -> None:
-    """Import a SimBench grid into a fresh embedded store and summarise the portfolio from SPARQL."""
+    """Import a SimBench grid, summarise it from SPARQL, dispatch it with CP-SAT and show the decision's record."""
     code = resolve_code(code)
+    when = parse_start(start)
     with opened(store) as target:
         with progress_bar(sys.stderr.isatty()) as step:
             result = import_simbench(target, code, step)
@@ -429,6 +433,18 @@ def demo_command(
         out.print(f"topology checks: {len(findings)} finding(s)")
         for finding in findings[:10]:
             out.print(f"  {finding.describe()}")
+        out.print("importing the grid whose merit order prices the market, then dispatching …")
+        prepare_case(target, code, sys.stderr.isatty())
+        run = optimize(target, grid.value, code, when, steps)
+        print_run(run)
+        record = provenance(target, run.record.decision.value)
+        render(
+            out,
+            ["property", "value"],
+            [{"property": k, "value": v} for k, v in record],
+            Format.TABLE,
+            title=f"Decision {run.record.decision.value}",
+        )
 
 
 def main() -> None:

@@ -29,8 +29,9 @@ def round_commitment(unit: ThermalUnit, fractional: FloatArray) -> np.ndarray:
     parent = np.zeros((steps, size), dtype=np.int64)
     for t in range(steps):
         new = np.full(size, inf)
-        for state in np.flatnonzero(np.isfinite(cost)):
-            on, age = divmod(int(state), cap + 1)
+        for reachable in np.flatnonzero(np.isfinite(cost)):
+            state = int(reachable)
+            on, age = divmod(state, cap + 1)
             for nxt_on in (0, 1):
                 if nxt_on == on:
                     nxt = on * (cap + 1) + min(age + 1, cap)

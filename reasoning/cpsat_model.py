@@ -16,7 +16,7 @@ from enertwin.reasoning.problem import DispatchProblem, StorageUnit, ThermalUnit
 from enertwin.reasoning.scaling import ENERGY_BAND_UNITS, ENERGY_COEFFICIENT_SCALE, Scaling
 
 IntVar = cp_model.IntVar
-LinearExpr = cp_model.LinearExprT
+LinearExpr = cp_model.LinearExpr | cp_model.IntVar | int
 
 
 @dataclass(slots=True)

@@ -86,3 +86,9 @@ def read_schedule(store: Store, decision: StoredDecision, problem: DispatchProbl
         sell=values[keys[(None, "sell_mw")]],
         unserved=values[keys[(None, "unserved_mw")]],
     )
+
+
+def provenance(store: Store, decision: str) -> list[tuple[str, str]]:
+    """(property, value) pairs the decision records about itself: when, from what, how, with what result."""
+    rows = store.query(load_query(_PACKAGE, "decision_provenance.rq"), {"decision": NamedNode(decision)})
+    return [(str(r["property"].value), str(r["value"].value)) for r in rows]  # type: ignore[union-attr]

@@ -268,7 +268,7 @@ def _renewable_reasons(problem: DispatchProblem, schedule: Schedule, prices: Flo
             available, produced = float(unit.available[t]), float(schedule.renewable_p[i, t])
             if produced >= available - POWER_TOLERANCE_MW:
                 continue  # producing all it can needs no explanation
-            facts = (_fact(unit.iri, "et:hasProfile"), _fact(unit.iri, "et:activePower"))
+            facts: tuple[str, ...] = (_fact(unit.iri, "et:hasProfile"), _fact(unit.iri, "et:activePower"))
             if prices[t] <= PRICE_TOLERANCE:
                 text = f"curtailed to {produced:.1f} of {available:.1f} MW: energy is worth nothing here"
             else:

@@ -6,6 +6,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
+from importlib.metadata import version
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -26,15 +27,15 @@ class SolverSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    time_limit: float = Field(60.0, gt=0, description="wall-clock limit in seconds")
-    workers: int = Field(0, ge=0, description="parallel workers (0: one per core)")
-    relative_gap: float = Field(1e-4, ge=0, lt=1, description="stop once within this fraction of the bound")
-    seed: int = Field(0, ge=0, description="random seed")
+    time_limit: float = Field(default=60.0, gt=0, description="wall-clock limit in seconds")
+    workers: int = Field(default=0, ge=0, description="parallel workers (0: one per core)")
+    relative_gap: float = Field(default=1e-4, ge=0, lt=1, description="stop once within this fraction of the bound")
+    seed: int = Field(default=0, ge=0, description="random seed")
     deterministic_time: float | None = Field(
-        None, gt=0, description="CP-SAT deterministic work limit; makes a run reproducible"
+        default=None, gt=0, description="CP-SAT deterministic work limit; makes a run reproducible"
     )
-    lp_guide: bool = Field(True, description="start CP-SAT from an LP-guided schedule and give it the LP bound")
-    log: bool = Field(False, description="print CP-SAT's search log")
+    lp_guide: bool = Field(default=True, description="start CP-SAT from an LP-guided schedule and give it the LP bound")
+    log: bool = Field(default=False, description="print CP-SAT's search log")
 
     def resolved_workers(self) -> int:
         """The worker count actually used."""
@@ -57,9 +58,7 @@ class DispatchResult:
 
 def solver_version() -> str:
     """``OR-Tools CP-SAT <version>``."""
-    from ortools import __version__
-
-    return f"{SOLVER_NAME} {__version__}"
+    return f"{SOLVER_NAME} {version('ortools')}"
 
 
 def cp_parameters(settings: SolverSettings, time_left: float | None = None) -> cp_model.CpSolver:

@@ -88,7 +88,7 @@ def _integer_dispatch(dm: DispatchModel, values: np.ndarray) -> dict[int, int]:
         return math.floor(values[var.index] + ROUNDING_SLACK)  # type: ignore[attr-defined]
 
     def near(var: object) -> int:
-        return round(values[var.index])  # type: ignore[attr-defined]
+        return round(float(values[var.index]))  # type: ignore[attr-defined]
 
     for tv in dm.thermal:
         hint.update((v.index, down(v)) for v in tv.p)
