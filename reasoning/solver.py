@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 
@@ -16,10 +17,12 @@ from enertwin.reasoning.cpsat_model import DispatchModel, build_model
 from enertwin.reasoning.infeasibility import Conflict, diagnose
 from enertwin.reasoning.problem import DispatchProblem
 from enertwin.reasoning.schedule import Schedule, schedule_cost, share_curtailment
-from enertwin.reasoning.warm_start import warm_start
+from enertwin.reasoning.warm_start import satisfies, warm_start
 
 SOLVER_NAME = "OR-Tools CP-SAT"
 LP_BOUND_SAFETY = 1e-7  # relative margin for the LP solver's tolerances
+LP_SHARE = 0.4  # of the time limit, for each of the two LPs of the guide
+SEARCH_SHARE = 0.2  # of the time limit, at least, for CP-SAT's search after the guide
 
 
 class SolverSettings(BaseModel):
@@ -80,8 +83,9 @@ def solve(problem: DispatchProblem, settings: SolverSettings | None = None) -> D
     settings = settings or SolverSettings()
     started = time.perf_counter()
     dm = build_model(problem)
-    lp_bound = _guide(dm, settings) if settings.lp_guide else None
-    time_left = max(1.0, settings.time_limit - (time.perf_counter() - started))
+    lp_bound, hint = _guide(dm, settings) if settings.lp_guide else (None, {})
+    spent = time.perf_counter() - started
+    time_left = max(SEARCH_SHARE * settings.time_limit, settings.time_limit - spent)
     solver = cp_parameters(settings, time_left)
     status = solver.solve(dm.model)
     if status == cp_model.INFEASIBLE and lp_bound is not None:
@@ -95,8 +99,14 @@ def solve(problem: DispatchProblem, settings: SolverSettings | None = None) -> D
         conflicts = diagnose(problem, settings.time_limit)
         return DispatchResult(problem, None, name, None, None, time.perf_counter() - started, settings, conflicts)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        if status == cp_model.UNKNOWN and hint and satisfies(dm, hint):
+            # CP-SAT ran out of time before it even returned the hint: the LP-guided schedule stands
+            schedule = read_schedule(dm, hint.__getitem__)
+            cost = schedule_cost(problem, schedule)
+            bound = min(cost, lp_bound) if lp_bound is not None else None
+            return DispatchResult(problem, schedule, "FEASIBLE", cost, bound, seconds, settings)
         return DispatchResult(problem, None, name, None, None, seconds, settings)
-    schedule = read_schedule(dm, solver)
+    schedule = read_schedule(dm, solution_values(solver))
     cost = schedule_cost(problem, schedule)
     bound = solver.best_objective_bound * dm.scaling.objective_eur
     if lp_bound is not None:
@@ -104,27 +114,35 @@ def solve(problem: DispatchProblem, settings: SolverSettings | None = None) -> D
     return DispatchResult(problem, schedule, name, cost, min(cost, bound), seconds, settings)
 
 
-def _guide(dm: DispatchModel, settings: SolverSettings) -> float | None:
-    """Hint CP-SAT with the LP-guided schedule and cut off objectives below the LP bound (in €)."""
+def _guide(dm: DispatchModel, settings: SolverSettings) -> tuple[float | None, dict[int, int]]:
+    """Hint CP-SAT with the LP-guided schedule and cut off objectives below the LP bound.
+
+    Returns the bound in € (None where the LP did not solve) and the hint.
+    """
     widened = build_model(dm.problem, dm.scaling.widened())
-    guide = warm_start(dm, widened, time_limit=settings.time_limit)
+    guide = warm_start(dm, widened, time_limit=LP_SHARE * settings.time_limit)
     for index, value in guide.hint.items():
         dm.model.proto.solution_hint.vars.append(index)
         dm.model.proto.solution_hint.values.append(value)
     if guide.bound is None:
-        return None
+        return None, guide.hint
     bound = math.floor(guide.bound - LP_BOUND_SAFETY * abs(guide.bound)) - 1
     dm.model.add(dm.objective >= bound)
-    return bound * dm.scaling.objective_eur
+    return bound * dm.scaling.objective_eur, guide.hint
 
 
-def read_schedule(dm: DispatchModel, solver: cp_model.CpSolver) -> Schedule:
-    """The solution in MW and MWh."""
+def solution_values(solver: cp_model.CpSolver) -> Callable[[int], int]:
+    """A solved model's values by variable index."""
+    return list(solver.response_proto.solution).__getitem__
+
+
+def read_schedule(dm: DispatchModel, value: Callable[[int], int]) -> Schedule:
+    """The solution in MW and MWh; ``value`` gives a variable's integer value by its index."""
     p, s = dm.problem, dm.scaling
     steps = p.steps
 
     def values(variables: list[cp_model.IntVar]) -> np.ndarray:
-        return np.array([solver.value(v) for v in variables], dtype=float)
+        return np.array([value(v.index) for v in variables], dtype=float)
 
     def matrix(rows: list[list[cp_model.IntVar]], unit: float) -> np.ndarray:
         return np.array([values(r) * unit for r in rows]).reshape(len(rows), steps)

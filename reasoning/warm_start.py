@@ -165,3 +165,27 @@ def _close_balance(dm: DispatchModel, t: int, hint: dict[int, int]) -> None:
         moved = max(domain[0], min(domain[len(domain) - 1], wanted)) - hint[var.index]
         hint[var.index] += moved
         gap -= sign * moved
+
+
+def satisfies(dm: DispatchModel, values: dict[int, int]) -> bool:
+    """Whether ``values`` (by variable index) meet every domain and constraint of ``dm``'s model."""
+    proto = dm.model.proto
+    for index, var in enumerate(proto.variables):
+        domain = var.domain
+        if index not in values or not domain[0] <= values[index] <= domain[len(domain) - 1]:
+            return False
+    for ct in proto.constraints:
+        if len(ct.enforcement_literal) and not all(_literal(values, lit) for lit in ct.enforcement_literal):
+            continue
+        if ct.has_linear():
+            total = sum(values[v] * c for v, c in zip(ct.linear.vars, ct.linear.coeffs, strict=True))
+            domain = ct.linear.domain
+            if not domain[0] <= total <= domain[len(domain) - 1]:
+                return False
+        elif ct.has_at_most_one() and sum(_literal(values, lit) for lit in ct.at_most_one.literals) > 1:
+            return False
+    return True
+
+
+def _literal(values: dict[int, int], literal: int) -> int:
+    return values[literal] if literal >= 0 else 1 - values[-literal - 1]
