@@ -14,8 +14,8 @@ from enertwin.reasoning.rolling import Progress, solve_rolling
 from enertwin.reasoning.schedule import to_output
 from enertwin.reasoning.solver import DispatchResult, SolverSettings, solve
 
-DEFAULT_WINDOW = 96  # one day of 15-minute steps
-DEFAULT_OVERLAP = 24
+DEFAULT_WINDOW = 144  # a day and a half of 15-minute steps
+DEFAULT_OVERLAP = 48  # half a day of look-ahead: longer than the longest minimum up time (8 h)
 
 
 @dataclass(frozen=True, slots=True)
