@@ -18,7 +18,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pyoxigraph import NamedNode
 
 from enertwin.kg.errors import InputError
-from enertwin.kg.importers.simbench import ensure_imported, grid_node, resolve_code
+from enertwin.kg.importers.simbench import grid_node, resolve_code
 from enertwin.kg.store import Store, default_cost_table
 from enertwin.reasoning.dispatch import DispatchRun, optimize
 from enertwin.reasoning.portfolio_reader import DEFAULT_COST_MODEL, read_problem, reference_grids
@@ -70,13 +70,9 @@ class Solved:
 
 
 @pytest.fixture(scope="module")
-def kg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    """An embedded on-disk store holding hv-mixed and ehv-mixed (the price reference grid)."""
-    store = Store.open(tmp_path_factory.mktemp("optimize") / "store")
-    ensure_imported(store, "hv-mixed")
-    ensure_imported(store, "ehv-mixed")
-    yield store
-    store.close()
+def kg(grids: Store) -> Store:
+    """The session's store with hv-mixed and ehv-mixed (tests that change its cost model restore it)."""
+    return grids
 
 
 @pytest.fixture(scope="module")
