@@ -35,18 +35,14 @@ def starts(problem: DispatchProblem, on: npt.NDArray[np.int8]) -> npt.NDArray[np
 
 def schedule_cost(problem: DispatchProblem, schedule: Schedule) -> float:
     """The reference objective of ``schedule`` in euros, from its MW values."""
-    hours = problem.horizon.step_hours
     market = problem.market
-    energy = (
-        float(np.sum(np.array([u.costs.cost_per_mwh for u in problem.thermal]) @ schedule.thermal_p))
-        if (problem.thermal)
-        else 0.0
-    )
+    fuel = np.array([u.costs.cost_per_mwh for u in problem.thermal]).reshape(-1, 1)
+    energy = float(np.sum(fuel * schedule.thermal_p))
     energy += float(market.buy_price @ schedule.buy - market.sell_price @ schedule.sell)
     energy += problem.value_of_lost_load * float(schedule.unserved.sum())
     start_costs = np.array([u.start_cost for u in problem.thermal])
-    started = starts(problem, schedule.thermal_on).sum(axis=1) if problem.thermal else np.zeros(0)
-    return hours * energy + float(start_costs @ started)
+    started = starts(problem, schedule.thermal_on).sum(axis=1)
+    return problem.horizon.step_hours * energy + float(start_costs @ started)
 
 
 def share_curtailment(problem: DispatchProblem, total: FloatArray) -> FloatArray:
