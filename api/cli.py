@@ -305,6 +305,9 @@ def optimize_command(
     time_limit: Annotated[float, typer.Option("--time-limit", help="Wall-clock limit in seconds.")] = 60.0,
     workers: Annotated[int, typer.Option("--workers", help="CP-SAT workers (0: one per core).")] = 0,
     gap: Annotated[float, typer.Option("--gap", help="Stop within this relative gap of the bound.")] = 1e-4,
+    absolute_gap: Annotated[
+        float, typer.Option("--absolute-gap", help="Or within this many euros of the bound.")
+    ] = 1.0,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     deterministic_time: Annotated[
         float | None, typer.Option("--deterministic-time", help="CP-SAT deterministic limit (reproducible runs).")
@@ -327,6 +330,7 @@ def optimize_command(
         time_limit=time_limit,
         workers=workers,
         relative_gap=gap,
+        absolute_gap=absolute_gap,
         seed=seed,
         deterministic_time=deterministic_time,
         lp_guide=not no_lp_guide,

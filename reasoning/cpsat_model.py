@@ -8,7 +8,7 @@ is curtailed does not change the cost; the schedule shares it out afterwards).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ortools.sat.python import cp_model
 
@@ -91,7 +91,9 @@ def scaling_for(problem: DispatchProblem) -> Scaling:
     market = problem.market
     prices = [u.costs.cost_per_mwh for u in problem.thermal]
     prices += [*market.buy_price, *market.sell_price, problem.value_of_lost_load]
-    return Scaling.for_prices(problem.horizon.step_hours, prices)
+    scaling = Scaling.for_prices(problem.horizon.step_hours, prices)
+    largest = max((u.capacity_mwh for u in problem.storage), default=0.0)
+    return replace(scaling, energy_mwh=Scaling.energy_unit_for(largest))
 
 
 def build_model(problem: DispatchProblem, scaling: Scaling | None = None, *, diagnose: bool = False) -> DispatchModel:

@@ -116,6 +116,7 @@ def _decision_triples(
     yield _t(d, ns.TIME_LIMIT, _double(settings.time_limit))
     yield _t(d, ns.WORKER_COUNT, Literal(str(settings.resolved_workers()), datatype=ns.XSD_INTEGER))
     yield _t(d, ns.RELATIVE_GAP_LIMIT, _double(settings.relative_gap))
+    yield _t(d, ns.ABSOLUTE_GAP_LIMIT, _double(settings.absolute_gap))
     yield _t(d, ns.RANDOM_SEED, Literal(str(settings.seed), datatype=ns.XSD_INTEGER))
     if settings.deterministic_time is not None:
         yield _t(d, ns.DETERMINISTIC_TIME_LIMIT, _double(settings.deterministic_time))

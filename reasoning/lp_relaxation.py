@@ -16,7 +16,7 @@ from ortools.sat.python import cp_model_helper
 
 from enertwin.kg.errors import InputError
 
-UNBOUNDED = 2**53
+UNBOUNDED = 2**62  # CP-SAT writes ±(2^63 − 1) for "no bound"
 QUIET = {"highs": "output_flag=false"}  # HiGHS prints a banner on stdout otherwise
 LP_SOLVERS = {
     "glop": linear_solver_pb2.MPModelRequest.GLOP_LINEAR_PROGRAMMING,

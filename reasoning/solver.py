@@ -32,6 +32,11 @@ class SolverSettings(BaseModel):
     time_limit: float = Field(default=60.0, gt=0, description="wall-clock limit in seconds")
     workers: int = Field(default=0, ge=0, description="parallel workers (0: one per core)")
     relative_gap: float = Field(default=1e-4, ge=0, lt=1, description="stop once within this fraction of the bound")
+    absolute_gap: float = Field(
+        default=1.0,
+        ge=0,
+        description="stop once within this many euros of the bound (rounding to 0.0001 MW leaves some)",
+    )
     seed: int = Field(default=0, ge=0, description="random seed")
     deterministic_time: float | None = Field(
         default=None, gt=0, description="CP-SAT deterministic work limit; makes a run reproducible"
@@ -90,6 +95,7 @@ def solve(problem: DispatchProblem, settings: SolverSettings | None = None) -> D
     spent = time.perf_counter() - started
     time_left = max(SEARCH_SHARE * settings.time_limit, settings.time_limit - spent)
     solver = cp_parameters(settings, time_left)
+    solver.parameters.absolute_gap_limit = settings.absolute_gap / dm.scaling.objective_eur
     status = solver.solve(dm.model)
     if status == cp_model.INFEASIBLE and lp_bound is not None:
         # the LP bound is a cut; should numerical noise have made it too tight, solve without it
@@ -111,9 +117,9 @@ def solve(problem: DispatchProblem, settings: SolverSettings | None = None) -> D
         return DispatchResult(problem, None, name, None, None, seconds, settings)
     schedule = read_schedule(dm, solution_values(solver))
     cost = schedule_cost(problem, schedule)
-    bound = solver.best_objective_bound * dm.scaling.objective_eur
-    if lp_bound is not None:
-        bound = max(bound, lp_bound)
+    # CP-SAT's own bound holds for the model rounded inward, which is tighter than the reference
+    # problem; the LP of the model rounded outward bounds the reference problem itself.
+    bound = lp_bound if lp_bound is not None else solver.best_objective_bound * dm.scaling.objective_eur
     return DispatchResult(problem, schedule, name, cost, min(cost, bound), seconds, settings)
 
 

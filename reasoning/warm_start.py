@@ -103,29 +103,42 @@ def _integer_dispatch(dm: DispatchModel, values: np.ndarray) -> dict[int, int]:
 
 
 def _storage_hint(dm: DispatchModel, sv: StorageVars, values: np.ndarray) -> dict[int, int]:
-    """Charge and discharge rounded, energy the exact recursion rounded down.
+    """Charge and discharge rounded with error diffusion, energy the exact recursion rounded down.
 
     Rounding down loses a little energy each step, so where the store would end short of its
     initial energy, extra charge is added from the last step backwards.
     """
     steps = dm.problem.steps
-    charge = [round(values[v.index]) for v in sv.charge]
-    discharge = [round(values[v.index]) for v in sv.discharge]
     terms = storage_terms(dm, sv.unit)
     power = dm.scaling.power_down(sv.unit.power_mw)
+    charge = _diffused([values[v.index] for v in sv.charge], power)
+    discharge = _diffused([values[v.index] for v in sv.discharge], power)
     need = dm.scaling.energy_up(sv.unit.final_mwh)
     energy = _storage_forward(dm, sv, terms, charge, discharge)
     for t in range(steps - 1, -1, -1):
         if energy[-1] >= need:
             break
         decay = (terms.keep / ENERGY_COEFFICIENT_SCALE) ** (steps - 1 - t)
-        wanted = math.ceil((need - energy[-1]) * ENERGY_COEFFICIENT_SCALE / (terms.gain * decay)) + 1
+        wanted = math.ceil((need - energy[-1]) * ENERGY_COEFFICIENT_SCALE / (terms.gain * decay))
         charge[t] += max(0, min(power - charge[t], wanted))
         energy = _storage_forward(dm, sv, terms, charge, discharge)
     hint: dict[int, int] = {}
     for t in range(steps):
         hint.update({sv.charge[t].index: charge[t], sv.discharge[t].index: discharge[t], sv.energy[t].index: energy[t]})
     return hint
+
+
+def _diffused(flows: list[float], top: int) -> list[int]:
+    """Flows rounded one by one, each carrying the last one's rounding error.
+
+    Their running sum (the energy moved) then stays within one unit of the LP's.
+    """
+    rounded, carry = [], 0.0
+    for flow in flows:
+        value = min(max(round(flow + carry), 0), top)
+        carry += flow - value
+        rounded.append(value)
+    return rounded
 
 
 def _storage_forward(
