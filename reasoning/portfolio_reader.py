@@ -313,8 +313,9 @@ def _market_price(store: Store, row: object, market: str, model: CostModel, hori
     ref_horizon = read_horizon(store, ref, horizon.start, horizon.steps)
     fleet = [FleetUnit(u.iri, u.costs.cost_per_mwh, u.max_p) for u in read_thermal(store, ref, model, ref_horizon)]
     demand = sum((v for _, _, v, _ in _profiled(store, ref, "dispatch_loads.rq", ref_horizon)), np.zeros(horizon.steps))
-    supply = sum(
-        (v for _, _, v, _ in _profiled(store, ref, "dispatch_renewables.rq", ref_horizon)), np.zeros(horizon.steps)
+    supply = sum(  # available renewable output, never below zero (as in the portfolio itself)
+        (np.maximum(v, 0.0) for _, _, v, _ in _profiled(store, ref, "dispatch_renewables.rq", ref_horizon)),
+        np.zeros(horizon.steps),
     )
     return merit_order_price(fleet, demand - supply), ref
 
