@@ -143,15 +143,3 @@ def _add_literal_sum(row: linear_solver_pb2.MPConstraintProto, literals: object,
             row.coefficient.append(-1.0)
             constant += 1.0
     row.lower_bound, row.upper_bound = low - constant, high - constant
-
-
-def solve_lp(
-    proto: cp_model_helper.CpModelProto,
-    fixed: Mapping[int, float] | None = None,
-    solver: str = "highs",
-    time_limit: float = 60.0,
-    objective_scale: float = 1.0,
-    options: str | None = None,
-) -> LpSolution:
-    """Relax ``proto`` and solve it once (see :class:`Relaxation` to solve several variants)."""
-    return Relaxation.of(proto, objective_scale).solve(fixed, solver, time_limit, options)

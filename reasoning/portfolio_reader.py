@@ -72,7 +72,7 @@ def read_problem(
         renewables=renewables,
         storage=read_storage(store, grid),
         loads=loads,
-        market=read_market(store, grid, model, horizon),
+        market=read_market(store, grid, model, horizon, own=(thermal, loads, renewables)),
         value_of_lost_load=model.value_of_lost_load,
         co2_price=model.co2_price,
     )
@@ -270,8 +270,17 @@ def read_storage(store: Store, grid: str) -> tuple[StorageUnit, ...]:
     return tuple(units)
 
 
-def read_market(store: Store, grid: str, model: CostModel, horizon: Horizon) -> Market:
-    """The market the grid's external grids trade on, its limit and its price over the horizon."""
+def read_market(
+    store: Store,
+    grid: str,
+    model: CostModel,
+    horizon: Horizon,
+    own: tuple[tuple[ThermalUnit, ...], tuple[Load, ...], tuple[RenewableUnit, ...]] | None = None,
+) -> Market:
+    """The market the grid's external grids trade on, its limit and its price over the horizon.
+
+    ``own``: the grid's units, already read; used as the merit-order fleet when the grid prices its own market.
+    """
     rows = [
         r
         for r in store.query(load_query(_PACKAGE, "dispatch_external_grids.rq"), {"grid": NamedNode(grid)})
@@ -288,7 +297,9 @@ def read_market(store: Store, grid: str, model: CostModel, horizon: Horizon) -> 
         raise InputError(f"<{market}> is named by et:tradesOn but is not an et:Market")
     limits = [_float(r["maxP"]) if r["maxP"] is not None else math.inf for r in rows]
     limit = sum(limits) if rows else 0.0
-    price, source = _market_price(store, known[market], market, model, horizon)
+    price, source = _market_price(
+        store, known[market], market, model, horizon, own if grid_prices(known[market], grid) else None
+    )
     return Market(
         iri=market,
         price=frozen_array(price),
@@ -299,7 +310,14 @@ def read_market(store: Store, grid: str, model: CostModel, horizon: Horizon) -> 
     )
 
 
-def _market_price(store: Store, row: object, market: str, model: CostModel, horizon: Horizon) -> tuple[FloatArray, str]:
+def _market_price(
+    store: Store,
+    row: object,
+    market: str,
+    model: CostModel,
+    horizon: Horizon,
+    own: tuple[tuple[ThermalUnit, ...], tuple[Load, ...], tuple[RenewableUnit, ...]] | None = None,
+) -> tuple[FloatArray, str]:
     reference, key = row["referenceGrid"], row["priceKey"]  # type: ignore[index]
     if key is not None:
         values = store.series.read(str(key.value), horizon.first_step, horizon.steps)
@@ -309,15 +327,27 @@ def _market_price(store: Store, row: object, market: str, model: CostModel, hori
     if reference is None:
         raise InputError(f"market <{market}> has neither a price series (et:hasPriceSeries) nor et:priceReferenceGrid")
     ref = str(reference.value)
-    _require_reference(store, ref, market)
-    ref_horizon = read_horizon(store, ref, horizon.start, horizon.steps)
-    fleet = [FleetUnit(u.iri, u.costs.cost_per_mwh, u.max_p) for u in read_thermal(store, ref, model, ref_horizon)]
-    demand = sum((v for _, _, v, _ in _profiled(store, ref, "dispatch_loads.rq", ref_horizon)), np.zeros(horizon.steps))
-    supply = sum(  # available renewable output, never below zero (as in the portfolio itself)
-        (np.maximum(v, 0.0) for _, _, v, _ in _profiled(store, ref, "dispatch_renewables.rq", ref_horizon)),
-        np.zeros(horizon.steps),
-    )
+    if own is not None:
+        thermal, loads, renewables = own
+    else:
+        _require_reference(store, ref, market)
+        ref_horizon = read_horizon(store, ref, horizon.start, horizon.steps)
+        thermal = read_thermal(store, ref, model, ref_horizon)
+        loads = tuple(Load(i, n, v, k) for i, n, v, k in _profiled(store, ref, "dispatch_loads.rq", ref_horizon))
+        renewables = tuple(  # available output, never below zero (as in the portfolio itself)
+            RenewableUnit(i, n, frozen_array(np.maximum(v, 0.0)), k)
+            for i, n, v, k in _profiled(store, ref, "dispatch_renewables.rq", ref_horizon)
+        )
+    fleet = [FleetUnit(u.iri, u.costs.cost_per_mwh, u.max_p) for u in thermal]
+    demand = sum((u.demand for u in loads), np.zeros(horizon.steps))
+    supply = sum((u.available for u in renewables), np.zeros(horizon.steps))
     return merit_order_price(fleet, demand - supply), ref
+
+
+def grid_prices(row: object, grid: str) -> bool:
+    """Whether the market of ``row`` takes its merit order from ``grid`` itself."""
+    reference = row["referenceGrid"]  # type: ignore[index]
+    return reference is not None and str(reference.value) == grid
 
 
 def _require_reference(store: Store, grid: str, market: str) -> None:
