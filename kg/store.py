@@ -201,7 +201,7 @@ class Store:
         physical = NamedNode(f"{graph.value}/version/{uuid.uuid4().hex}")
         self.backend.load_graph(physical, raw, fmt)
         facts = (
-            f"{physical} {ns.CONTENT_HASH} {Literal(digest)} . "
+            f"{physical} {ns.INPUT_HASH} {Literal(digest)} . "
             f"{physical} {ns.TRIPLE_COUNT} {Literal(str(size), datatype=ns.XSD_INTEGER)} ."
         )
         self._switch(graph, dataset.target, physical, facts)
@@ -244,7 +244,7 @@ class Store:
             target = NamedNode(f"{graph.value}/version/{uuid.uuid4().hex}")
             link = f"INSERT DATA {{ GRAPH {META_GRAPH} {{ {graph} {ns.CURRENT_VERSION} {target} }} }} ;"
         else:  # the version no longer holds what was loaded: forget its content hash and count
-            link = f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {target} {ns.CONTENT_HASH} ?h ; {ns.TRIPLE_COUNT} ?n }} }} ;"
+            link = f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {target} {ns.INPUT_HASH} ?h ; {ns.TRIPLE_COUNT} ?n }} }} ;"
         self.backend.update(
             f"{link} DELETE DATA {{ GRAPH {target} {{ {_triples(delta.remove)} }} }} ; "
             f"INSERT DATA {{ GRAPH {target} {{ {_triples(delta.add)} }} }}"
