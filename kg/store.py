@@ -9,10 +9,11 @@ whole or not at all.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -28,6 +29,7 @@ from enertwin.kg.backend import GraphBackend
 from enertwin.kg.backend_embedded import EmbeddedBackend
 from enertwin.kg.backend_remote import RemoteBackend
 from enertwin.kg.errors import InputError, OntologyVersionError, StoreError, ValidationError
+from enertwin.kg.provenance.canonical import canonical_hash
 from enertwin.kg.queries import Bindings, load_query
 from enertwin.kg.series import SeriesStore
 from enertwin.kg.validation.shacl import ShapeValidator
@@ -48,6 +50,27 @@ class WriteReport:
     triples: int
     warnings: tuple[Violation, ...] = ()
     unchanged: bool = False
+    version: NamedNode | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedWrite:
+    """A validated replacement of one logical graph, not yet stored (see :meth:`Store.commit`)."""
+
+    graph: NamedNode
+    physical: NamedNode
+    previous: NamedNode | None
+    data: bytes | Path
+    fmt: RdfFormat
+    digest: str
+    size: int
+    warnings: tuple[Violation, ...]
+    series: tuple[pd.DataFrame, str] | None
+
+    @property
+    def unchanged(self) -> bool:
+        """Whether the input is the live version's own (then nothing but its series is written)."""
+        return self.physical == self.previous
 
 
 class Store:
@@ -58,6 +81,7 @@ class Store:
         self.backend = backend
         self.series = series
         self.validator = validator or ShapeValidator.default()
+        self._pinned: dict[NamedNode, NamedNode] | None = None
         self._ensure_initialised()
 
     @classmethod
@@ -112,7 +136,9 @@ class Store:
     # -- reading ---------------------------------------------------------------------------
 
     def live(self) -> dict[NamedNode, NamedNode]:
-        """Logical graph → the physical graph that holds its live content."""
+        """Logical graph → the physical graph that holds its live content (a view's pinned versions)."""
+        if self._pinned is not None:
+            return dict(self._pinned)
         rows = self.backend.select(load_query("enertwin.kg", "live_graphs.rq"), graphs=[META_GRAPH])
         return {r["logical"]: r["physical"] for r in rows}  # type: ignore[misc]
 
@@ -161,9 +187,33 @@ class Store:
         )
         return rows[0]["version"].value if rows else None  # type: ignore[union-attr]
 
+    def view(self, versions: dict[NamedNode, NamedNode], series: SeriesStore) -> Store:
+        """A read-only store that sees exactly ``versions`` (logical → physical) and ``series``.
+
+        Replay reads a decision's inputs through it: the versions it recorded, not today's.
+        """
+        pinned = copy.copy(self)
+        pinned._pinned = dict(versions)
+        pinned.series = series
+        return pinned
+
+    def version_hash(self, version: NamedNode) -> str:
+        """Hex SHA-256 of the RDFC-1.0 canonical form of physical graph ``version`` (cached in the meta graph)."""
+        rows = self.backend.select(f"SELECT ?h WHERE {{ {version} {ns.CONTENT_HASH} ?h }}", graphs=[META_GRAPH])
+        for row in rows:
+            return str(row["h"].value)  # type: ignore[union-attr]
+        digest = canonical_hash(self.backend.dump_graph(version))
+        self.backend.update(f"INSERT DATA {{ GRAPH {META_GRAPH} {{ {version} {ns.CONTENT_HASH} {Literal(digest)} }} }}")
+        return digest
+
     # -- writing ---------------------------------------------------------------------------
 
+    def _writable(self) -> None:
+        if self._pinned is not None:
+            raise StoreError("this is a read-only view of recorded versions; write to the store itself")
+
     def _dataset(self, graph: NamedNode) -> Dataset:
+        self._writable()
         live = self.live()
         others = tuple(p for logical, p in live.items() if logical != graph)
         return Dataset(target=live.get(graph), others=(META_GRAPH, *others))
@@ -183,29 +233,69 @@ class Store:
         :class:`ValidationError` names each broken rule. Then the series are written, the
         data is loaded into a new physical graph, and one transaction makes it live.
         """
+        return self.commit([self.prepare(graph, data, fmt, series=series, series_prefix=series_prefix)])[0]
+
+    def prepare(
+        self,
+        graph: NamedNode,
+        data: bytes | str | Path,
+        fmt: RdfFormat = RdfFormat.TURTLE,
+        *,
+        series: pd.DataFrame | None = None,
+        series_prefix: str | None = None,
+    ) -> PreparedWrite:
+        """Validate a replacement of ``graph`` and name its new version, writing nothing yet."""
+        self._writable()
         if series is not None and series_prefix is None:
             raise InputError("series were given without the key prefix they replace")
         raw = data.encode("utf-8") if isinstance(data, str) else data
         digest = _sha256(raw)
         dataset = self._dataset(graph)
+        series_part = (series, series_prefix) if series is not None and series_prefix is not None else None
         if dataset.target is not None and (same := self._version_info(dataset.target, digest)) is not None:
-            if series is not None and series_prefix is not None:
-                self.series.replace(series, series_prefix)
-            return WriteReport(graph, same, unchanged=True)
+            return PreparedWrite(graph, dataset.target, dataset.target, raw, fmt, digest, same, (), series_part)
         delta = Delta(graph=graph, data=raw, fmt=fmt)
         pending = frozenset(str(c) for c in series.columns) if series is not None else frozenset()
         violations, size = check_write(self.backend, delta, dataset, self.validator, self.series, pending)
         self._raise_on_violations(graph, violations)
-        if series is not None and series_prefix is not None:
-            self.series.replace(series, series_prefix)
         physical = NamedNode(f"{graph.value}/version/{uuid.uuid4().hex}")
-        self.backend.load_graph(physical, raw, fmt)
-        facts = (
-            f"{physical} {ns.INPUT_HASH} {Literal(digest)} . "
-            f"{physical} {ns.TRIPLE_COUNT} {Literal(str(size), datatype=ns.XSD_INTEGER)} ."
+        return PreparedWrite(
+            graph, physical, dataset.target, raw, fmt, digest, size, _warnings(violations), series_part
         )
-        self._switch(graph, dataset.target, physical, facts)
-        return WriteReport(graph, size, _warnings(violations))
+
+    def commit(self, writes: Sequence[PreparedWrite], meta: str = "", forget: str = "") -> list[WriteReport]:
+        """Make prepared writes live together with ``meta`` facts, in one transaction.
+
+        ``meta`` triples are added to the meta graph and the ``forget`` update runs in the same
+        transaction: all of it or none of it. Old versions are dropped afterwards unless a recorded activity retained them.
+        """
+        loaded: list[NamedNode] = []
+        links, facts = [], [meta]
+        try:
+            for w in writes:
+                if w.series is not None:
+                    self.series.replace(*w.series)
+                if w.unchanged:
+                    continue
+                self.backend.load_graph(w.physical, w.data, w.fmt)
+                loaded.append(w.physical)
+                facts.append(
+                    f"{w.graph} {ns.CURRENT_VERSION} {w.physical} . {w.physical} {ns.INPUT_HASH} {Literal(w.digest)} . "
+                    f"{w.physical} {ns.TRIPLE_COUNT} {Literal(str(w.size), datatype=ns.XSD_INTEGER)} . "
+                )
+                if w.previous is not None:
+                    links.append(
+                        f"DELETE DATA {{ GRAPH {META_GRAPH} {{ {w.graph} {ns.CURRENT_VERSION} {w.previous} }} }} ;"
+                    )
+            self.backend.update(
+                f"{forget} {' '.join(links)} INSERT DATA {{ GRAPH {META_GRAPH} {{ {' '.join(facts)} }} }}"
+            )
+        except Exception:
+            for physical in loaded:
+                self.backend.drop_graph(physical)
+            raise
+        self._drop_unretained([w.previous for w in writes if w.previous is not None and not w.unchanged])
+        return [WriteReport(w.graph, w.size, w.warnings, w.unchanged, w.physical) for w in writes]
 
     def _version_info(self, physical: NamedNode, digest: str) -> int | None:
         """The triple count of ``physical`` if it was loaded from input with hash ``digest``."""
@@ -219,37 +309,50 @@ class Store:
         insert = f"{graph} {ns.CURRENT_VERSION} {new} . {facts}" if new is not None else ""
         forget = ""
         if old is not None:
-            forget = (
-                f"DELETE DATA {{ GRAPH {META_GRAPH} {{ {graph} {ns.CURRENT_VERSION} {old} }} }} ; "
-                f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {old} ?p ?o }} }} ;"
-            )
+            forget = f"DELETE DATA {{ GRAPH {META_GRAPH} {{ {graph} {ns.CURRENT_VERSION} {old} }} }} ;"
         try:
             self.backend.update(f"{forget} INSERT DATA {{ GRAPH {META_GRAPH} {{ {insert} }} }}")
         except Exception:
             if new is not None:
                 self.backend.drop_graph(new)
             raise
-        if old is not None:
-            self.backend.drop_graph(old)
+        self._drop_unretained([old] if old is not None else [])
+
+    def _drop_unretained(self, versions: Iterable[NamedNode]) -> None:
+        """Drop old versions, except those a recorded activity used (they stay, unread, for replay)."""
+        for version in versions:
+            if not self.is_retained(version):
+                self.backend.update(f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {version} ?p ?o }} }}")
+                self.backend.drop_graph(version)
+
+    def is_retained(self, version: NamedNode) -> bool:
+        """Whether a recorded activity used graph version ``version`` (so it must be kept)."""
+        query = f"ASK {{ {version} {ns.RETAINED} true }}"
+        return self.backend.ask(query, graphs=[META_GRAPH])
 
     def change(self, graph: NamedNode, *, remove: Iterable[Quad] = (), add: Iterable[Quad] = ()) -> WriteReport:
-        """Remove then add triples in logical ``graph``, validated on what they touch, atomically."""
+        """Remove then add triples in logical ``graph``, validated on what they touch, atomically.
+
+        Versions are immutable (a recorded activity may have used this one), so the change is
+        made on a copy that one transaction fills and makes live.
+        """
+        self._writable()
         dataset = self._dataset(graph)
         delta = Delta(graph=graph, remove=_canonical(remove), add=_canonical(add))
         violations, _ = check_write(self.backend, delta, dataset, self.validator, self.series)
         self._raise_on_violations(graph, violations)
-        target = dataset.target
-        link = ""
-        if target is None:
-            target = NamedNode(f"{graph.value}/version/{uuid.uuid4().hex}")
-            link = f"INSERT DATA {{ GRAPH {META_GRAPH} {{ {graph} {ns.CURRENT_VERSION} {target} }} }} ;"
-        else:  # the version no longer holds what was loaded: forget its content hash and count
-            link = f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {target} {ns.INPUT_HASH} ?h ; {ns.TRIPLE_COUNT} ?n }} }} ;"
+        new = NamedNode(f"{graph.value}/version/{uuid.uuid4().hex}")
+        copy, unlink = "", ""
+        if dataset.target is not None:
+            copy = f"INSERT {{ GRAPH {new} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {dataset.target} {{ ?s ?p ?o }} }} ;"
+            unlink = f"DELETE DATA {{ GRAPH {META_GRAPH} {{ {graph} {ns.CURRENT_VERSION} {dataset.target} }} }} ;"
         self.backend.update(
-            f"{link} DELETE DATA {{ GRAPH {target} {{ {_triples(delta.remove)} }} }} ; "
-            f"INSERT DATA {{ GRAPH {target} {{ {_triples(delta.add)} }} }}"
+            f"{copy} {unlink} DELETE DATA {{ GRAPH {new} {{ {_triples(delta.remove)} }} }} ; "
+            f"INSERT DATA {{ GRAPH {new} {{ {_triples(delta.add)} }} }} ; "
+            f"INSERT DATA {{ GRAPH {META_GRAPH} {{ {graph} {ns.CURRENT_VERSION} {new} }} }}"
         )
-        return WriteReport(graph, len(delta.add), _warnings(violations))
+        self._drop_unretained([dataset.target] if dataset.target is not None else [])
+        return WriteReport(graph, len(delta.add), _warnings(violations), version=new)
 
     def drop_graph(self, graph: NamedNode, *, series_prefix: str | None = None) -> None:
         """Remove logical ``graph`` (and the series under ``series_prefix``) if nothing else then breaks."""
@@ -304,7 +407,7 @@ class Store:
             return  # a shared endpoint may be loading another client's graph right now
         keep = {META_GRAPH, *self.live().values()}
         for graph in self.backend.named_graphs():
-            if graph not in keep:
+            if graph not in keep and not self.is_retained(graph):
                 self.backend.drop_graph(graph)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -15,9 +16,23 @@ import pytest
 from pyoxigraph import Literal
 
 from enertwin.kg import namespaces as ns
+from enertwin.kg.provenance.keys import Identity, Signer
 from enertwin.kg.store import META_GRAPH, STORE_NODE, Store
 
 DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Signer]:
+    """Every test signs with one test key in a private ENERTWIN_HOME (never the user's own)."""
+    home = tmp_path_factory.mktemp("enertwin-home")
+    previous = os.environ.get("ENERTWIN_HOME")
+    os.environ["ENERTWIN_HOME"] = str(home)
+    yield Signer.create(home / "keys", Identity("test-operator", "enertwin tests"))
+    if previous is None:
+        os.environ.pop("ENERTWIN_HOME", None)
+    else:
+        os.environ["ENERTWIN_HOME"] = previous
 
 
 def _free_port() -> int:

@@ -1,0 +1,135 @@
+"""Check the whole ledger and name the first record that does not hold.
+
+A record fails when its graph is missing, holds another sequence number (records were
+reordered), hashes differently from its ledger entry (a triple was added, removed or
+changed), does not chain to the record before it, or carries a signature its key does not
+make. The signed tree head must cover every record: a record removed from the end shows
+there. Keys must be published by a key publication at or before the record they sign.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyoxigraph import NamedNode, Quad, RdfFormat, parse
+
+from enertwin.kg import namespaces as ns
+from enertwin.kg.provenance import merkle
+from enertwin.kg.provenance.canonical import canonical_hash
+from enertwin.kg.provenance.keys import signature_holds
+from enertwin.kg.provenance.ledger import (
+    GENESIS,
+    RECORD_GRAPH_BASE,
+    LedgerEntry,
+    entries,
+    leaves,
+    record_message,
+    record_node,
+    tree_head,
+    tree_message,
+)
+from enertwin.kg.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Why record ``seq`` (its graph ``graph``) does not verify."""
+
+    seq: int
+    graph: str
+    problem: str
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome of :func:`verify`: how many records were checked and the first bad one."""
+
+    records: int
+    tree_size: int
+    first_bad: Finding | None
+
+    @property
+    def ok(self) -> bool:
+        """Whether every record holds."""
+        return self.first_bad is None
+
+
+def verify(store: Store, trusted_key: str | None = None) -> Verdict:
+    """Check every record, the chain, the signatures and the tree head (``trusted_key``: pin one public key)."""
+    listed = {e.seq: e for e in entries(store)}
+    graphs = {int(g.value[len(RECORD_GRAPH_BASE) :]): p for g, p in store.live().items() if _is_record(g)}
+    last = max([*listed, *graphs], default=0)
+    keys: dict[str, str] = {}  # key node → public key, as publications are met
+    previous = GENESIS
+    for seq in range(1, last + 1):
+        graph = f"{RECORD_GRAPH_BASE}{seq}"
+        entry, physical = listed.get(seq), graphs.get(seq)
+        if entry is None or physical is None:
+            return _bad(len(listed), store, Finding(seq, graph, "the record is missing (removed from the ledger)"))
+        quads = list(parse(store.backend.dump_graph(physical), RdfFormat.N_TRIPLES))
+        problem = _check(entry, quads, previous, keys, trusted_key)
+        if problem is not None:
+            return _bad(len(listed), store, Finding(seq, graph, problem))
+        previous = entry.record_hash
+    return _check_tree_head(store, [listed[s] for s in range(1, last + 1)], keys, trusted_key)
+
+
+def _is_record(graph: NamedNode) -> bool:
+    return graph.value.startswith(RECORD_GRAPH_BASE) and graph.value[len(RECORD_GRAPH_BASE) :].isdigit()
+
+
+def _check(
+    entry: LedgerEntry, quads: list[Quad], previous: str, keys: dict[str, str], trusted: str | None
+) -> str | None:
+    """What is wrong with one record, or ``None``."""
+    node = record_node(entry.seq)
+    held = [_value(q.object) for q in quads if q.predicate == ns.SEQUENCE_NUMBER]
+    if held != [str(entry.seq)] or not any(q.subject == node for q in quads):
+        return f"the graph holds record {', '.join(held) or 'none'} instead of {entry.seq} (records were reordered)"
+    if canonical_hash(quads) != entry.record_hash:
+        return "its content differs from the signed hash (a triple was added, removed or changed)"
+    chained = [_value(q.object) for q in quads if q.subject == node and q.predicate == ns.PREVIOUS_RECORD_HASH]
+    if chained != [previous]:
+        return "it does not chain to the record before it (a record was removed, inserted or reordered)"
+    for q in quads:  # keys this record publishes count from this record on
+        if q.predicate == ns.PUBLIC_KEY:
+            keys[_value(q.subject)] = _value(q.object)
+    public = keys.get(entry.key.value)
+    if public is None:
+        return f"it is signed by the key <{entry.key.value}>, which no earlier record publishes"
+    if trusted is not None and public != trusted:
+        return f"it is signed by the key <{entry.key.value}>, not by the trusted key"
+    if not signature_holds(public, record_message(entry.seq, entry.record_hash), entry.signature):
+        return "its signature does not match its hash and key"
+    return None
+
+
+def _value(term: object) -> str:
+    return str(getattr(term, "value", term))
+
+
+def _check_tree_head(store: Store, listed: list[LedgerEntry], keys: dict[str, str], trusted: str | None) -> Verdict:
+    head = tree_head(store)
+    size = len(listed)
+    if head is None:
+        if listed:
+            return Verdict(size, 0, Finding(size, f"{RECORD_GRAPH_BASE}{size}", "there is no signed tree head"))
+        return Verdict(0, 0, None)
+    if head.size != size:
+        seq = min(head.size, size) + 1
+        problem = f"the signed tree head covers {head.size} records but the ledger holds {size}"
+        return Verdict(size, head.size, Finding(seq, f"{RECORD_GRAPH_BASE}{seq}", problem))
+    root = merkle.root(leaves(listed)).hex()
+    public = keys.get(head.key.value)
+    if trusted is not None and public != trusted:
+        public = None
+    message = tree_message(head.size, head.root, head.time)
+    if root != head.root or public is None or not signature_holds(public, message, head.signature):
+        problem = "the signed tree head does not match the records' Merkle root"
+        return Verdict(size, head.size, Finding(size, f"{RECORD_GRAPH_BASE}{size}", problem))
+    return Verdict(size, head.size, None)
+
+
+def _bad(records: int, store: Store, finding: Finding) -> Verdict:
+    head = tree_head(store)
+    return Verdict(records, head.size if head else 0, finding)
