@@ -8,22 +8,30 @@ conflicting graph facts are printed; or no solution was found in time).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError as PydanticValidationError
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from pyoxigraph import RdfFormat
 
+from enertwin.api.audit_command import register as register_audit
+from enertwin.api.common import (
+    DEFAULT_STORE,
+    JsonOption,
+    StoreOption,
+    opened,
+    out,
+    progress_bar,
+    reports_errors,
+)
 from enertwin.api.output import Format, render, rows_of
-from enertwin.kg.errors import EnertwinError, InputError, ValidationError
+from enertwin.api.report_command import register as register_report
+from enertwin.kg.errors import EvidenceError, InputError, ValidationError
 from enertwin.kg.importers.simbench import (
     code_of_grid,
     ensure_imported,
@@ -32,8 +40,15 @@ from enertwin.kg.importers.simbench import (
     resolve_code,
     simbench_codes,
 )
+from enertwin.kg.namespaces import PREFIXES
+from enertwin.kg.provenance.keys import KEY_FILE, Signer, key_folder
+from enertwin.kg.provenance.ledger import Ledger
+from enertwin.kg.provenance.proof import find_entry
+from enertwin.kg.provenance.recorded_write import Source, replace_recorded
+from enertwin.kg.provenance.verify import verify
 from enertwin.kg.queries import load_query
-from enertwin.kg.store import Store
+from enertwin.kg.reports import run_report
+from enertwin.kg.store import COST_GRAPH, Store
 from enertwin.kg.topology import check_topology
 from enertwin.kg.violation import Severity
 from enertwin.reasoning.decision_reader import provenance
@@ -47,59 +62,6 @@ import_app = typer.Typer(help="Import data into the store.", no_args_is_help=Tru
 costs_app = typer.Typer(help="Show or replace the cost model (graph data).", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(costs_app, name="costs")
-
-out = Console()
-err = Console(stderr=True)
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-StoreOption = Annotated[
-    str,
-    typer.Option(
-        "--store",
-        envvar="ENERTWIN_STORE",
-        help="Store directory (embedded, on disk), or http(s):// URL of a SPARQL endpoint (oxigraph serve).",
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
-DEFAULT_STORE = ".enertwin"
-
-
-def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn enertwin errors into one red message and the error's exit code."""
-
-    @wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except EnertwinError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from exc
-
-    return run
-
-
-@contextmanager
-def opened(location: str | None) -> Iterator[Store]:
-    """Open the store at ``location`` (``None``: in memory) and close it afterwards."""
-    store = Store.open(location)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-@contextmanager
-def progress_bar(enabled: bool) -> Iterator[Callable[[str, float], None]]:
-    """A rich progress bar fed by ``(stage, fraction)`` callbacks; silent when disabled."""
-    if not enabled:
-        yield lambda _stage, _fraction: None
-        return
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=False) as bar:
-        task = bar.add_task("starting", total=1.0)
-        yield lambda stage, fraction: bar.update(task, description=stage, completed=fraction)
 
 
 @import_app.command("simbench")
@@ -204,8 +166,10 @@ def costs_load_command(
     except OSError as exc:
         raise InputError(f"cannot read the cost model file {file}: {exc.strerror or exc}") from exc
     with opened(store) as target:
-        report = target.load_cost_model(data)
-    out.print(f"cost model replaced: {report.triples} triples")
+        source = Source(f"cost model file {file.name}", f"SHA-256 {hashlib.sha256(data).hexdigest()}")
+        report, receipt = replace_recorded(Ledger(target), COST_GRAPH, data, RdfFormat.TURTLE, source)
+    recorded = f", recorded as {receipt.graph.value}" if receipt is not None else " (unchanged)"
+    out.print(f"cost model replaced: {report.triples} triples{recorded}")
 
 
 @costs_app.command("show")
@@ -415,6 +379,9 @@ def demo_command(
     """Import a SimBench grid, summarise it from SPARQL, dispatch it with CP-SAT and show the decision's record."""
     code = resolve_code(code)
     when = parse_start(start)
+    if not (key_folder() / KEY_FILE).exists():
+        signer = Signer.create()
+        out.print(f"created your signing key {key_folder() / KEY_FILE} (mode 0600, key id {signer.key_id})")
     with opened(store) as target:
         with progress_bar(sys.stderr.isatty()) as step:
             result = import_simbench(target, code, step)
@@ -449,6 +416,41 @@ def demo_command(
             Format.TABLE,
             title=f"Decision {run.record.decision.value}",
         )
+        print_provenance(target, run)
+
+
+def print_provenance(store: Store, run: DispatchRun) -> None:
+    """The decision's provenance record: inputs with versions and hashes, its place in the ledger, verify."""
+    inputs = run_report(store, "decision-inputs", decision=run.record.decision.value)
+    short = [{c: _short(v) for c, v in row.items()} for row in inputs.records()]
+    render(out, inputs.columns, short, Format.TABLE, title="Provenance: what the decision read and made")
+    entry = find_entry(store, run.record.decision.value)
+    out.print(
+        f"provenance record {entry.seq} <{run.record.graph.value}>: hash {entry.record_hash[:16]}…, "
+        f"signed by <{entry.key.value}>, written in {run.provenance_seconds:.2f} s",
+        highlight=False,
+    )
+    verdict = verify(store)
+    if verdict.first_bad is not None:
+        bad = verdict.first_bad
+        raise EvidenceError(f"record {bad.seq} <{bad.graph}> does not verify: {bad.problem}")
+    out.print(f"audit verify: ok, {verdict.records} records (hashes, chain, Ed25519 signatures, signed Merkle root)")
+
+
+def _short(value: object) -> object:
+    """IRIs as prefixed names and hashes cut to 12 digits, so the demo's tables fit a terminal."""
+    if not isinstance(value, str):
+        return value
+    for prefix in ("etg", "etid"):
+        base = PREFIXES[prefix]
+        if value.startswith(base):
+            value = f"{prefix}:{value[len(base) :]}"
+    parts = [p[:12] + "…" if len(p) >= 32 and all(c in "0123456789abcdef" for c in p) else p for p in value.split("/")]
+    return "/".join(parts)
+
+
+register_report(app)
+register_audit(app)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from enum import Enum
 from pyoxigraph import Literal, QuerySolutions
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 
 class Format(str, Enum):
@@ -58,11 +59,11 @@ def render(
         writer.writerows(rows)
         console.out(buffer.getvalue(), end="")
     else:
-        table = Table(title=title or None)
+        table = Table(title=Text(title) if title else None)
         for column in columns:
-            table.add_column(column)
-        for row in rows:
-            table.add_row(*(_cell(row.get(c)) for c in columns))
+            table.add_column(Text(column), overflow="fold")
+        for row in rows:  # values from the graph are text, never rich markup
+            table.add_row(*(Text(_cell(row.get(c))) for c in columns))
         console.print(table)
 
 

@@ -49,3 +49,9 @@ class InputError(EnertwinError):
     """A user's argument is wrong (unknown code, unreadable file, bad option)."""
 
     exit_code = 2
+
+
+class EvidenceError(EnertwinError):
+    """The audit evidence does not hold: a record was tampered with, or a replay differs."""
+
+    exit_code = 7

@@ -23,7 +23,15 @@ CREATE TABLE IF NOT EXISTS series_values (
     series_key VARCHAR NOT NULL,
     step INTEGER NOT NULL,
     value DOUBLE NOT NULL
-)
+);
+CREATE TABLE IF NOT EXISTS series_snapshots (
+    snapshot VARCHAR NOT NULL,
+    series_key VARCHAR NOT NULL,
+    start INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    value DOUBLE NOT NULL
+);
 """
 
 

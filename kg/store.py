@@ -187,6 +187,12 @@ class Store:
         )
         return rows[0]["version"].value if rows else None  # type: ignore[union-attr]
 
+    def graphs_describing(self, node: NamedNode) -> list[NamedNode]:
+        """The logical graphs in which ``node`` is a subject."""
+        logical_of = {physical: logical for logical, physical in self.live().items()}
+        rows = self.backend.select(load_query("enertwin.kg", "graphs_describing.rq"), {"node": node}, list(logical_of))
+        return sorted({logical_of[r["g"]] for r in rows if r["g"] in logical_of}, key=lambda g: g.value)  # type: ignore[index]
+
     def view(self, versions: dict[NamedNode, NamedNode], series: SeriesStore) -> Store:
         """A read-only store that sees exactly ``versions`` (logical → physical) and ``series``.
 
@@ -197,13 +203,21 @@ class Store:
         pinned.series = series
         return pinned
 
-    def version_hash(self, version: NamedNode) -> str:
-        """Hex SHA-256 of the RDFC-1.0 canonical form of physical graph ``version`` (cached in the meta graph)."""
-        rows = self.backend.select(f"SELECT ?h WHERE {{ {version} {ns.CONTENT_HASH} ?h }}", graphs=[META_GRAPH])
-        for row in rows:
-            return str(row["h"].value)  # type: ignore[union-attr]
-        digest = canonical_hash(self.backend.dump_graph(version))
-        self.backend.update(f"INSERT DATA {{ GRAPH {META_GRAPH} {{ {version} {ns.CONTENT_HASH} {Literal(digest)} }} }}")
+    def version_hash(self, version: NamedNode, *, fresh: bool = False) -> str:
+        """Hex SHA-256 of the RDFC-1.0 canonical form of physical graph ``version``.
+
+        The hash is cached in the meta graph; ``fresh`` computes it from the content again (to check it).
+        """
+        # rows read whole: an iterator left open on a disk store slows later reads
+        rows = list(self.backend.select(f"SELECT ?h WHERE {{ {version} {ns.CONTENT_HASH} ?h }}", graphs=[META_GRAPH]))
+        cached = next((str(row["h"].value) for row in rows), None)  # type: ignore[union-attr]
+        if cached is not None and not fresh:
+            return cached
+        digest = canonical_hash(self.backend.dump_graph(version), stored=True)
+        if cached is None:
+            self.backend.update(
+                f"INSERT DATA {{ GRAPH {META_GRAPH} {{ {version} {ns.CONTENT_HASH} {Literal(digest)} }} }}"
+            )
         return digest
 
     # -- writing ---------------------------------------------------------------------------
@@ -263,11 +277,47 @@ class Store:
             graph, physical, dataset.target, raw, fmt, digest, size, _warnings(violations), series_part
         )
 
+    def prepare_batch(
+        self, items: Sequence[tuple[NamedNode, bytes]], fmt: RdfFormat = RdfFormat.N_TRIPLES
+    ) -> list[PreparedWrite]:
+        """Validate several new graphs together (one check over their union) and name their versions.
+
+        For many small graphs written at once (provenance records): each would otherwise read
+        the same context again. Every graph must be new; N-Triples only.
+        """
+        self._writable()
+        live = self.live()
+        taken = [g.value for g, _ in items if g in live]
+        if taken:
+            raise InputError(f"a batch writes new graphs only; <{taken[0]}> exists")
+        if fmt is not RdfFormat.N_TRIPLES:
+            raise InputError(f"a batch is written as N-Triples, not {fmt}")
+        union = b"".join(data if data.endswith(b"\n") else data + b"\n" for _, data in items)
+        dataset = Dataset(target=None, others=(META_GRAPH, *live.values()))
+        delta = Delta(graph=items[0][0], data=union, fmt=fmt)
+        violations, _ = check_write(self.backend, delta, dataset, self.validator, self.series)
+        self._raise_on_violations(items[0][0], violations)
+        return [
+            PreparedWrite(
+                graph,
+                NamedNode(f"{graph.value}/version/{uuid.uuid4().hex}"),
+                None,
+                data,
+                fmt,
+                _sha256(data),
+                data.count(b"\n"),
+                (),
+                None,
+            )
+            for graph, data in items
+        ]
+
     def commit(self, writes: Sequence[PreparedWrite], meta: str = "", forget: str = "") -> list[WriteReport]:
         """Make prepared writes live together with ``meta`` facts, in one transaction.
 
         ``meta`` triples are added to the meta graph and the ``forget`` update runs in the same
-        transaction: all of it or none of it. Old versions are dropped afterwards unless a recorded activity retained them.
+        transaction: all of it or none of it. Old versions are dropped afterwards unless a
+        recorded activity retained them.
         """
         loaded: list[NamedNode] = []
         links, facts = [], [meta]
@@ -302,7 +352,7 @@ class Store:
         rows = self.backend.select(
             load_query("enertwin.kg", "version_info.rq"), {"version": physical, "hash": Literal(digest)}, [META_GRAPH]
         )
-        return next((int(r["count"].value) for r in rows), None)  # type: ignore[union-attr]
+        return next((int(r["count"].value) for r in list(rows)), None)  # type: ignore[union-attr]
 
     def _switch(self, graph: NamedNode, old: NamedNode | None, new: NamedNode | None, facts: str = "") -> None:
         """Point ``graph`` at ``new`` (or nowhere) in one transaction, then drop ``old``."""

@@ -1,8 +1,9 @@
 """Solution → graph: a decision, its schedule and one series per asset and quantity.
 
-The decision lives in its own named graph (validated like every write); the values go to
-DuckDB under ``decision/<id>/``. Full provenance (inputs' versions, signatures) is added by
-the provenance layer; this record already says which run made which schedule from what.
+A decision is written as one provenance record (its own named graph, validated, hashed,
+chained and signed): the activity with its settings and outcome, the graph versions and
+series snapshot it read (with their content hashes), the agent and role, and the schedule
+it generated with the hash of its values. The values go to DuckDB under ``decision/<id>/``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
-from pyoxigraph import Literal, NamedNode, RdfFormat
+from pyoxigraph import Literal, NamedNode, Triple
 
 from enertwin.kg import namespaces as ns
-from enertwin.kg.store import Store
+from enertwin.kg.provenance.ledger import Ledger
+from enertwin.kg.provenance.record import SOFTWARE_AGENT, ActivityRecord, agent_triples, integer, text
+from enertwin.kg.provenance.series_digest import series_digest
 from enertwin.reasoning.problem import DispatchProblem, FloatArray
 from enertwin.reasoning.solver import DispatchResult, solver_version
 
@@ -40,38 +43,69 @@ UNITS = {
 
 @dataclass(frozen=True, slots=True)
 class DecisionRecord:
-    """Where a stored decision lives."""
+    """Where a stored decision lives: its IRIs, its record's graph and its series prefix."""
 
     decision: NamedNode
     schedule: NamedNode
     graph: NamedNode
     series_prefix: str
+    schedule_hash: str
 
 
-def decision_iris(identifier: str) -> DecisionRecord:
-    """The IRIs and series prefix of decision ``identifier``."""
-    return DecisionRecord(
-        decision=NamedNode(f"{ns.ID_BASE}decision/{identifier}"),
-        schedule=NamedNode(f"{ns.ID_BASE}decision/{identifier}/schedule"),
-        graph=NamedNode(f"{ns.GRAPH_BASE}decision/{identifier}"),
-        series_prefix=f"decision/{identifier}/",
-    )
+@dataclass(frozen=True, slots=True)
+class DecisionInputs:
+    """What a decision read: graph versions (logical → version, hash) and its series snapshot's hash."""
+
+    versions: dict[NamedNode, tuple[NamedNode, str]]
+    snapshot: str
+    series_count: int
+    case: str
+    window: int
+    overlap: int
 
 
-def write_decision(store: Store, result: DispatchResult, started: datetime, ended: datetime) -> DecisionRecord:
-    """Store ``result`` as a decision with its schedule; returns where it went."""
-    record = decision_iris(uuid.uuid4().hex)
-    series = dict(_series(result))
-    frame = pd.DataFrame({record.series_prefix + key: values for key, (_, _, values) in series.items()})
-    lines = list(_decision_triples(record, result, started, ended))
-    lines += _series_triples(record, result.problem, series)
-    store.replace_graph(
-        record.graph, "".join(lines), RdfFormat.N_TRIPLES, series=frame, series_prefix=record.series_prefix
-    )
-    return record
+def decision_node(identifier: str) -> NamedNode:
+    """The IRI of decision ``identifier``."""
+    return NamedNode(f"{ns.ID_BASE}decision/{identifier}")
 
 
-def _series(result: DispatchResult) -> Iterator[tuple[str, tuple[str | None, str, FloatArray]]]:
+def snapshot_node(digest: str) -> NamedNode:
+    """The IRI of the series snapshot with hash ``digest``."""
+    return NamedNode(f"{ns.ID_BASE}snapshot/{digest}")
+
+
+def write_decision(
+    ledger: Ledger, result: DispatchResult, started: datetime, ended: datetime, inputs: DecisionInputs
+) -> DecisionRecord:
+    """Append ``result`` to the ledger as a decision record with its schedule; returns where it went."""
+    identifier = uuid.uuid4().hex
+    decision = decision_node(identifier)
+    schedule, prefix = NamedNode(f"{decision.value}/schedule"), f"decision/{identifier}/"
+    series = dict(schedule_series(result))
+    frame = pd.DataFrame({prefix + key: values for key, (_, _, values) in series.items()})
+    digest = schedule_digest(series)
+    activity = ActivityRecord(decision, ns.DECISION, started, ended)
+    activity.extend(_decision_triples(decision, schedule, result, inputs))
+    activity.extend(_series_triples(decision, schedule, prefix, result.problem, series))
+    activity.associate(SOFTWARE_AGENT, ns.OPTIMIZER_ROLE).extend(agent_triples(ledger.signer.identity))
+    for logical, (version, version_hash) in sorted(inputs.versions.items(), key=lambda kv: kv[0].value):
+        facts = {ns.PROV_SPECIALIZATION_OF: logical, ns.CONTENT_HASH: text(version_hash)}
+        activity.used(version, ns.GRAPH_VERSION, facts)
+    snapshot = snapshot_node(inputs.snapshot)
+    activity.used(snapshot, ns.SERIES_SNAPSHOT, {ns.CONTENT_HASH: text(inputs.snapshot)})
+    activity.add(snapshot, ns.STEP_COUNT, integer(inputs.series_count))
+    activity.add(decision, ns.PROV_GENERATED, schedule).add(schedule, ns.CONTENT_HASH, text(digest))
+    retain = [version for version, _ in inputs.versions.values()]
+    receipt = ledger.append(activity, retain=retain, series=(frame, prefix))
+    return DecisionRecord(decision, schedule, receipt.graph, prefix, digest)
+
+
+def schedule_digest(series: dict[str, tuple[str | None, str, FloatArray]]) -> str:
+    """Hex SHA-256 of a schedule's values (every series by its key within the decision, as float64)."""
+    return series_digest(series)
+
+
+def schedule_series(result: DispatchResult) -> Iterator[tuple[str, tuple[str | None, str, FloatArray]]]:
     """(key, (asset IRI or None, quantity, values)) for every schedule series."""
     p, s = result.problem, result.schedule
     yield "price", (None, "price_eur_per_mwh", np.asarray(p.market.price))
@@ -94,13 +128,13 @@ def _series(result: DispatchResult) -> Iterator[tuple[str, tuple[str | None, str
 
 
 def _decision_triples(
-    record: DecisionRecord, result: DispatchResult, started: datetime, ended: datetime
-) -> Iterator[str]:
-    d, p, settings = record.decision, result.problem, result.settings
-    yield _t(d, ns.RDF_TYPE, ns.DECISION)
+    d: NamedNode, schedule: NamedNode, result: DispatchResult, inputs: DecisionInputs
+) -> Iterator[Triple]:
+    p, settings = result.problem, result.settings
     yield _t(d, ns.RDFS_LABEL, Literal(f"Dispatch of {p.case} from {p.horizon.start.isoformat()} for {p.steps} steps"))
-    yield _t(d, ns.PROV_STARTED_AT, _datetime(started))
-    yield _t(d, ns.PROV_ENDED_AT, _datetime(ended))
+    yield _t(d, ns.CASE_NAME, Literal(inputs.case))
+    yield _t(d, ns.WINDOW_STEPS, integer(inputs.window))
+    yield _t(d, ns.OVERLAP_STEPS, integer(inputs.overlap))
     yield _t(d, ns.DISPATCHED_GRID, NamedNode(p.grid))
     for used in (p.grid, p.cost_model, p.market.iri, p.market.price_source):
         if used.startswith(("http://", "https://")):
@@ -117,27 +151,33 @@ def _decision_triples(
     yield _t(d, ns.WORKER_COUNT, Literal(str(settings.resolved_workers()), datatype=ns.XSD_INTEGER))
     yield _t(d, ns.RELATIVE_GAP_LIMIT, _double(settings.relative_gap))
     yield _t(d, ns.ABSOLUTE_GAP_LIMIT, _double(settings.absolute_gap))
+    yield _t(d, ns.LP_GUIDED, Literal("true" if settings.lp_guide else "false", datatype=ns.XSD_BOOLEAN))
     yield _t(d, ns.RANDOM_SEED, Literal(str(settings.seed), datatype=ns.XSD_INTEGER))
     if settings.deterministic_time is not None:
         yield _t(d, ns.DETERMINISTIC_TIME_LIMIT, _double(settings.deterministic_time))
-    yield _t(record.schedule, ns.RDF_TYPE, ns.SCHEDULE)
-    yield _t(record.schedule, ns.RDFS_LABEL, Literal(f"Schedule of {p.case}"))
-    yield _t(record.schedule, ns.PROV_WAS_GENERATED_BY, d)
+    yield _t(schedule, ns.RDF_TYPE, ns.SCHEDULE)
+    yield _t(schedule, ns.RDF_TYPE, ns.PROV_ENTITY)
+    yield _t(schedule, ns.RDFS_LABEL, Literal(f"Schedule of {p.case}"))
+    yield _t(schedule, ns.PROV_WAS_GENERATED_BY, d)
 
 
 def _series_triples(
-    record: DecisionRecord, problem: DispatchProblem, series: dict[str, tuple[str | None, str, FloatArray]]
-) -> list[str]:
+    decision: NamedNode,
+    schedule: NamedNode,
+    prefix: str,
+    problem: DispatchProblem,
+    series: dict[str, tuple[str | None, str, FloatArray]],
+) -> list[Triple]:
     minutes = problem.horizon.step_hours * 60
     resolution = Literal(f"PT{minutes:g}M", datatype=ns.XSD_DURATION)
     start, steps = _datetime(problem.horizon.start), Literal(str(problem.steps), datatype=ns.XSD_INTEGER)
     lines = []
     for key, (asset, quantity, _) in series.items():
-        node = NamedNode(f"{record.decision.value}/series/{key}")
+        node = NamedNode(f"{decision.value}/series/{key}")
         lines += [
-            _t(record.schedule, ns.HAS_SERIES, node),
+            _t(schedule, ns.HAS_SERIES, node),
             _t(node, ns.RDF_TYPE, ns.SCHEDULE_SERIES),
-            _t(node, ns.SERIES_KEY, Literal(record.series_prefix + key)),
+            _t(node, ns.SERIES_KEY, Literal(prefix + key)),
             _t(node, ns.STORED_IN, Literal("duckdb")),
             _t(node, ns.SCHEDULED_QUANTITY, Literal(quantity)),
             _t(node, ns.HAS_UNIT, UNITS[quantity]),
@@ -150,8 +190,8 @@ def _series_triples(
     return lines
 
 
-def _t(s: NamedNode, p: NamedNode, o: NamedNode | Literal) -> str:
-    return f"{s} {p} {o} .\n"
+def _t(s: NamedNode, p: NamedNode, o: NamedNode | Literal) -> Triple:
+    return Triple(s, p, o)
 
 
 def _double(value: float) -> Literal:

@@ -7,9 +7,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from enertwin.kg.store import Store
-from enertwin.reasoning.decision_writer import DecisionRecord, write_decision
+from pyoxigraph import NamedNode
+
+from enertwin.kg.errors import StoreError
+from enertwin.kg.provenance.ledger import Ledger
+from enertwin.kg.series_snapshot import RecordingSeries
+from enertwin.kg.store import ONTOLOGY_GRAPH, Store
+from enertwin.reasoning.decision_writer import DecisionInputs, DecisionRecord, write_decision
 from enertwin.reasoning.portfolio_reader import read_problem
+from enertwin.reasoning.problem import DispatchProblem
 from enertwin.reasoning.rolling import Progress, solve_rolling
 from enertwin.reasoning.schedule import to_output
 from enertwin.reasoning.solver import DispatchResult, SolverSettings, solve
@@ -25,6 +31,7 @@ class DispatchRun:
     result: DispatchResult
     record: DecisionRecord
     wall_seconds: float
+    provenance_seconds: float = 0.0
 
     def output(self) -> dict[str, Any]:
         """The reference problem's JSON document for this run."""
@@ -54,14 +61,50 @@ def optimize(
     window: int = DEFAULT_WINDOW,
     overlap: int = DEFAULT_OVERLAP,
     progress: Progress | None = None,
+    ledger: Ledger | None = None,
 ) -> DispatchRun:
-    """Read the problem of ``grid`` from the graph, solve it and store the decision.
+    """Read the problem of ``grid`` from the graph, solve it and append the decision to the ledger.
 
     Horizons longer than ``window`` steps are solved in rolling windows overlapping by ``overlap``.
+    The problem is read from the versions live at the start; they and the series slices read are
+    recorded (by content hash) so that :func:`~enertwin.reasoning.replay.replay` can re-run it.
     """
+    ledger = ledger or Ledger(store)  # no signing key: fail before solving
     began, clock = datetime.now(UTC), time.perf_counter()
-    problem = read_problem(store, grid, case, start, steps, cost_model)
-    rolling = steps > window
-    result = solve_rolling(problem, settings, window, overlap, progress) if rolling else solve(problem, settings)
-    record = write_decision(store, result, began, datetime.now(UTC))
-    return DispatchRun(result, record, time.perf_counter() - clock)
+    live, recorder = store.live(), RecordingSeries(store.series)
+    problem = read_problem(store.view(live, recorder), grid, case, start, steps, cost_model)
+    result = solve_dispatch(problem, settings, window, overlap, progress)
+    provenance = time.perf_counter()
+    inputs = DecisionInputs(
+        versions={g: (live[g], store.version_hash(live[g])) for g in used_graphs(store, problem)},
+        snapshot=recorder.save(),
+        series_count=len(recorder.slices),
+        case=case,
+        window=window,
+        overlap=overlap,
+    )
+    record = write_decision(ledger, result, began, datetime.now(UTC), inputs)
+    now = time.perf_counter()
+    return DispatchRun(result, record, now - clock, now - provenance)
+
+
+def solve_dispatch(
+    problem: DispatchProblem, settings: SolverSettings | None, window: int, overlap: int, progress: Progress | None
+) -> DispatchResult:
+    """Solve whole, or in rolling windows when the horizon is longer than ``window``."""
+    if problem.steps > window:
+        return solve_rolling(problem, settings, window, overlap, progress)
+    return solve(problem, settings)
+
+
+def used_graphs(store: Store, problem: DispatchProblem) -> set[NamedNode]:
+    """The logical graphs a problem was read from: its grid's, the market's, the cost model's, the ontology."""
+    nodes = [problem.grid, problem.market.iri, problem.cost_model, problem.market.price_source]
+    graphs = {ONTOLOGY_GRAPH}
+    for node in nodes:
+        if node.startswith(("http://", "https://")):
+            found = store.graphs_describing(NamedNode(node))
+            if not found and node != problem.market.price_source:
+                raise StoreError(f"no graph describes <{node}>, which the problem was read from")
+            graphs.update(found)
+    return graphs

@@ -36,10 +36,7 @@ def graph() -> Graph:
 
 def _declared_et_terms(g: Graph) -> set[URIRef]:
     return {
-        s
-        for t in DECLARATION_TYPES
-        for s in g.subjects(RDF.type, t)
-        if isinstance(s, URIRef) and str(s).startswith(ET)
+        s for t in DECLARATION_TYPES for s in g.subjects(RDF.type, t) if isinstance(s, URIRef) and str(s).startswith(ET)
     }
 
 

@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -22,6 +23,8 @@ from pyoxigraph import Literal, NamedNode, RdfFormat
 from enertwin.kg import namespaces as ns
 from enertwin.kg.errors import InputError
 from enertwin.kg.importers.simbench_mapping import ElementLink, Kind, TableMap, element_links, table_maps
+from enertwin.kg.provenance.ledger import Ledger
+from enertwin.kg.provenance.recorded_write import Source, replace_recorded
 from enertwin.kg.store import Store, WriteReport
 
 Progress = Callable[[str, float], None]
@@ -73,12 +76,14 @@ def code_of_grid(grid: str) -> str | None:
     return code if code in simbench_codes() else None
 
 
-def ensure_imported(store: Store, code: str, progress: Progress | None = None) -> ImportResult | None:
+def ensure_imported(
+    store: Store, code: str, progress: Progress | None = None, ledger: Ledger | None = None
+) -> ImportResult | None:
     """Import SimBench ``code`` unless the store already holds it; the result if it was imported."""
     code = resolve_code(code)
     if store.has_graph(grid_graph(code)):
         return None
-    return import_simbench(store, code, progress)
+    return import_simbench(store, code, progress, ledger)
 
 
 def series_prefix(code: str) -> str:
@@ -99,10 +104,13 @@ class ImportResult:
     report: WriteReport
 
 
-def import_simbench(store: Store, code: str, progress: Progress | None = None) -> ImportResult:
-    """Import SimBench ``code`` into ``store`` (replacing an earlier import of the same code)."""
+def import_simbench(
+    store: Store, code: str, progress: Progress | None = None, ledger: Ledger | None = None
+) -> ImportResult:
+    """Import SimBench ``code`` into ``store`` (replacing an earlier import of it), recorded in the ledger."""
     step = progress or (lambda _stage, _fraction: None)
-    started = time.perf_counter()
+    ledger = ledger or Ledger(store)  # no signing key: fail before reading anything
+    began, started = datetime.now(UTC), time.perf_counter()
     code = resolve_code(code)
     step("reading SimBench", 0.05)
     net = _load_net(code)
@@ -115,8 +123,16 @@ def import_simbench(store: Store, code: str, progress: Progress | None = None) -
         _write_triples(path, net, code, base, profiles)
         del net  # the pandapower net is large; the triples and profiles are all we need now
         step("validating and writing", 0.5)
-        report = store.replace_graph(
-            grid_graph(code), path, RdfFormat.N_TRIPLES, series=profiles, series_prefix=series_prefix(code)
+        source = Source(f"SimBench {code}", f"simbench {_simbench_version()}")
+        report, _ = replace_recorded(
+            ledger,
+            grid_graph(code),
+            path,
+            RdfFormat.N_TRIPLES,
+            source,
+            series=profiles,
+            series_prefix=series_prefix(code),
+            started=began,
         )
     step("done", 1.0)
     return ImportResult(

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import pandas as pd
 from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, serialize
 
 from enertwin.kg import namespaces as ns
@@ -101,6 +102,23 @@ def tree_head(store: Store) -> TreeHead | None:
     return None
 
 
+def public_key_of(store: Store, key: NamedNode) -> str | None:
+    """The base64 public key published for ``key``, if any record publishes it."""
+    rows = store.query(load_query(_PACKAGE, "public_key.rq"), {"key": key})
+    return next((str(r["public"].value) for r in list(rows)), None)  # type: ignore[union-attr]
+
+
+def record_contents(store: Store, selected: Sequence[LedgerEntry] | None = None) -> dict[str, bytes]:
+    """Record graph IRI → its N-Triples, for ``selected`` entries (default: every record), in sequence order."""
+    live = store.live()
+    chosen = selected if selected is not None else entries(store)
+    return {
+        record_graph(e.seq).value: store.backend.dump_graph(live[record_graph(e.seq)])
+        for e in chosen
+        if record_graph(e.seq) in live
+    }
+
+
 def leaves(listed: Sequence[LedgerEntry]) -> list[bytes]:
     """The Merkle leaves of the entries."""
     return [merkle.leaf_hash(bytes.fromhex(e.record_hash)) for e in listed]
@@ -113,42 +131,93 @@ class Ledger:
         """``signer`` defaults to the key ``enertwin init`` made (an :class:`InputError` if there is none)."""
         self.store = store
         self.signer = signer or Signer.load()
+        self.key = key_node(self.signer.key_id)
+        self._listed: list[LedgerEntry] = []
+        self._published = False
 
     def append(
-        self, activity: ActivityRecord, writes: Sequence[PreparedWrite] = (), retain: Sequence[NamedNode] = ()
+        self,
+        activity: ActivityRecord,
+        writes: Sequence[PreparedWrite] = (),
+        retain: Sequence[NamedNode] = (),
+        series: tuple[pd.DataFrame, str] | None = None,
     ) -> Receipt:
-        """Append a record of ``activity``, committing ``writes`` with it and retaining the ``retain`` versions."""
-        if not self.key_published():
-            self.publish_key()
-        return self._append(activity, writes, retain)
+        """Append a record of ``activity``, committing ``writes`` with it and retaining the ``retain`` versions.
+
+        ``series`` (a frame and its key prefix) are values the record's graph refers to.
+        """
+        self._publish_once()
+        return self._append([activity], writes, retain, series)[0]
+
+    def append_many(self, activities: Sequence[ActivityRecord]) -> list[Receipt]:
+        """Append one record per activity in one commit, validated together (an agent's burst of actions)."""
+        self._publish_once()
+        return self._append(activities, (), (), None) if activities else []
 
     def key_published(self) -> bool:
         """Whether the signer's public key is published in this store."""
-        return self.store.ask(load_query(_PACKAGE, "published_key.rq"), {"key": key_node(self.signer.key_id)})
+        return self.store.ask(load_query(_PACKAGE, "published_key.rq"), {"key": self.key})
 
     def publish_key(self) -> Receipt:
         """Append a key publication: the public key, who holds it, signed by itself."""
         now = datetime.now(UTC)
-        key = key_node(self.signer.key_id)
         person = person_node(self.signer.identity.person)
         activity = ActivityRecord(
             NamedNode(f"{ns.ID_BASE}key-publication/{self.signer.key_id}"), ns.KEY_PUBLICATION, now, now
         )
-        activity.generated(
-            key, ns.SIGNING_KEY, {ns.PUBLIC_KEY: text(self.signer.public_key), ns.PROV_WAS_ATTRIBUTED_TO: person}
-        )
+        facts = {ns.PUBLIC_KEY: text(self.signer.public_key), ns.PROV_WAS_ATTRIBUTED_TO: person}
+        activity.generated(self.key, ns.SIGNING_KEY, facts)
         activity.associate(person, ns.OPERATOR_ROLE).extend(agent_triples(self.signer.identity))
-        return self._append(activity, (), ())
+        self._published = True
+        return self._append([activity], (), (), None)[0]
+
+    def _publish_once(self) -> None:
+        if not self._published and not self.key_published():
+            self.publish_key()
+        self._published = True
+
+    def _entries(self) -> list[LedgerEntry]:
+        """The entries, read again only when another writer's tree head shows more than this ledger knows."""
+        head = tree_head(self.store)
+        if head is None or head.size != len(self._listed):
+            self._listed = entries(self.store)
+        if [e.seq for e in self._listed] != list(range(1, len(self._listed) + 1)):
+            raise StoreError("the ledger's sequence has gaps; run `enertwin audit verify` before appending")
+        return self._listed
 
     def _append(
-        self, activity: ActivityRecord, writes: Sequence[PreparedWrite], retain: Sequence[NamedNode]
-    ) -> Receipt:
-        listed = entries(self.store)
-        if [e.seq for e in listed] != list(range(1, len(listed) + 1)):
-            raise StoreError("the ledger's sequence has gaps; run `enertwin audit verify` before appending")
-        seq = len(listed) + 1
-        previous = listed[-1].record_hash if listed else GENESIS
+        self,
+        activities: Sequence[ActivityRecord],
+        writes: Sequence[PreparedWrite],
+        retain: Sequence[NamedNode],
+        series: tuple[pd.DataFrame, str] | None,
+    ) -> list[Receipt]:
+        listed = list(self._entries())
         now = datetime.now(UTC)
+        contents, added = [], []
+        for activity in activities:
+            seq = len(listed) + 1
+            content = self._content(seq, listed[-1].record_hash if listed else GENESIS, activity, now)
+            digest = canonical_hash(content)
+            entry = LedgerEntry(seq, record_node(seq), digest, self.signer.sign(record_message(seq, digest)), self.key)
+            listed.append(entry)
+            added.append(entry)
+            contents.append((record_graph(seq), content))
+        frame, prefix = series if series is not None else (None, None)
+        if len(contents) == 1:
+            graph, content = contents[0]
+            records = [self.store.prepare(graph, content, RdfFormat.N_TRIPLES, series=frame, series_prefix=prefix)]
+        else:
+            records = self.store.prepare_batch(contents, RdfFormat.N_TRIPLES)
+        forget = f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {LEDGER_NODE} ?p ?o }} }} ;"
+        reports = self.store.commit([*writes, *records], self._ledger_facts(added, listed, now, retain), forget)
+        self._listed = listed
+        kept = reports[len(writes) :]
+        return [Receipt(e, record_graph(e.seq), (*reports[: len(writes)], r)) for e, r in zip(added, kept, strict=True)]
+
+    @staticmethod
+    def _content(seq: int, previous: str, activity: ActivityRecord, now: datetime) -> bytes:
+        """The record's N-Triples: its header (sequence number, previous hash) and the activity."""
         node = record_node(seq)
         header = [
             Triple(node, ns.RDF_TYPE, ns.PROVENANCE_RECORD),
@@ -158,22 +227,25 @@ class Ledger:
             Triple(node, ns.RECORDS_ACTIVITY, activity.iri),
             Triple(node, ns.PROV_GENERATED_AT, timestamp(now)),
         ]
-        content = serialize([*header, *activity.triples], format=RdfFormat.N_TRIPLES) or b""
-        digest = canonical_hash(content)
-        key = key_node(self.signer.key_id)
-        entry = LedgerEntry(seq, node, digest, self.signer.sign(record_message(seq, digest)), key)
-        root = merkle.root(leaves([*listed, entry])).hex()
+        return serialize([*header, *activity.triples], format=RdfFormat.N_TRIPLES) or b""
+
+    def _ledger_facts(
+        self, added: list[LedgerEntry], listed: list[LedgerEntry], now: datetime, retain: Sequence[NamedNode]
+    ) -> str:
+        """The new entries, the new signed tree head and the retained versions, as meta-graph triples."""
+        lines = [
+            f"{e.record} {ns.RECORD_HASH} {Literal(e.record_hash)} . "
+            f"{e.record} {ns.SEQUENCE_NUMBER} {integer(e.seq)} . "
+            f"{e.record} {ns.SIGNATURE} {Literal(e.signature)} . {e.record} {ns.SIGNED_BY} {e.key} ."
+            for e in added
+        ]
+        size, root = len(listed), merkle.root(leaves(listed)).hex()
         when = now.strftime("%Y-%m-%dT%H:%M:%SZ")  # whole seconds in UTC: stored exactly as signed
-        meta = (
-            f"{node} {ns.RECORD_HASH} {Literal(digest)} . {node} {ns.SEQUENCE_NUMBER} {integer(seq)} . "
-            f"{node} {ns.SIGNATURE} {Literal(entry.signature)} . {node} {ns.SIGNED_BY} {key} . "
-            f"{LEDGER_NODE} {ns.TREE_SIZE} {integer(seq)} . {LEDGER_NODE} {ns.ROOT_HASH} {Literal(root)} . "
+        lines.append(
+            f"{LEDGER_NODE} {ns.TREE_SIZE} {integer(size)} . {LEDGER_NODE} {ns.ROOT_HASH} {Literal(root)} . "
             f"{LEDGER_NODE} {ns.PROV_GENERATED_AT} {Literal(when, datatype=ns.XSD_DATETIME)} . "
-            f"{LEDGER_NODE} {ns.SIGNED_BY} {key} . "
-            f"{LEDGER_NODE} {ns.SIGNATURE} {Literal(self.signer.sign(tree_message(seq, root, when)))} . "
-            + " ".join(f"{v} {ns.RETAINED} true ." for v in retain)
+            f"{LEDGER_NODE} {ns.SIGNED_BY} {self.key} . "
+            f"{LEDGER_NODE} {ns.SIGNATURE} {Literal(self.signer.sign(tree_message(size, root, when)))} ."
         )
-        forget = f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {LEDGER_NODE} ?p ?o }} }} ;"
-        record = self.store.prepare(record_graph(seq), content, RdfFormat.N_TRIPLES)
-        reports = self.store.commit([*writes, record], meta, forget)
-        return Receipt(entry, record_graph(seq), tuple(reports))
+        lines += [f"{v} {ns.RETAINED} true ." for v in retain]
+        return " ".join(lines)

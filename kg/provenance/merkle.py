@@ -21,34 +21,54 @@ def _node(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
-def _split(n: int) -> int:
-    """The largest power of two smaller than ``n`` (n ≥ 2)."""
-    return 1 << ((n - 1).bit_length() - 1)
+class MerkleTree:
+    """Every level of the tree over some leaves: built once in O(n), then each proof in O(log n).
+
+    Pairing left to right and promoting an odd last node unchanged gives exactly RFC 9162's
+    shape (the left subtree always the largest power of two), so the levels hold its nodes.
+    """
+
+    def __init__(self, leaves: Sequence[bytes]) -> None:
+        """Build the levels above ``leaves`` (leaf hashes)."""
+        self.levels = [list(leaves)]
+        while len(self.levels[-1]) > 1:
+            level = self.levels[-1]
+            above = [_node(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+            if len(level) % 2:
+                above.append(level[-1])
+            self.levels.append(above)
+
+    @property
+    def size(self) -> int:
+        """The number of leaves."""
+        return len(self.levels[0])
+
+    @property
+    def root(self) -> bytes:
+        """The tree's root hash."""
+        return self.levels[-1][0] if self.size else EMPTY_ROOT
+
+    def proof(self, index: int) -> list[bytes]:
+        """The audit path of leaf ``index`` (0-based), leaf end first."""
+        if not 0 <= index < self.size:
+            raise IndexError(f"leaf {index} is not in a tree of {self.size}")
+        path = []
+        for level in self.levels[:-1]:
+            sibling = index ^ 1
+            if sibling < len(level):  # an odd last node has no sibling: it is promoted as it is
+                path.append(level[sibling])
+            index //= 2
+        return path
 
 
 def root(leaves: Sequence[bytes]) -> bytes:
-    """Root of the tree over ``leaves`` (leaf hashes), level by level."""
-    if not leaves:
-        return EMPTY_ROOT
-    level = list(leaves)
-    while len(level) > 1:  # pairing left to right and promoting the odd one out gives RFC 9162's shape
-        nxt = [_node(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
-    return level[0]
+    """Root of the tree over ``leaves`` (leaf hashes)."""
+    return MerkleTree(leaves).root
 
 
 def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
     """The audit path of leaf ``index`` (0-based) in the tree over ``leaves``, leaf end first."""
-    if not 0 <= index < len(leaves):
-        raise IndexError(f"leaf {index} is not in a tree of {len(leaves)}")
-    if len(leaves) == 1:
-        return []
-    k = _split(len(leaves))
-    if index < k:
-        return [*inclusion_proof(index, leaves[:k]), root(leaves[k:])]
-    return [*inclusion_proof(index - k, leaves[k:]), root(leaves[:k])]
+    return MerkleTree(leaves).proof(index)
 
 
 def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes], expected_root: bytes) -> bool:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pyoxigraph import NamedNode, Quad, RdfFormat, parse
+from pyoxigraph import NamedNode, Quad, QuerySolutions, RdfFormat, parse
+from pyoxigraph import Store as PyoxigraphStore
 
 from enertwin.kg import namespaces as ns
 from enertwin.kg.provenance import merkle
@@ -28,7 +29,11 @@ from enertwin.kg.provenance.ledger import (
     tree_head,
     tree_message,
 )
+from enertwin.kg.provenance.series_digest import SeriesEntry, series_digest
+from enertwin.kg.queries import load_query
 from enertwin.kg.store import Store
+
+_PACKAGE = "enertwin.kg.provenance"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +59,17 @@ class Verdict:
         return self.first_bad is None
 
 
-def verify(store: Store, trusted_key: str | None = None) -> Verdict:
-    """Check every record, the chain, the signatures and the tree head (``trusted_key``: pin one public key)."""
+def verify(store: Store, trusted_key: str | None = None, *, deep: bool = False) -> Verdict:
+    """Check every record, the chain, the signatures and the tree head (``trusted_key``: pin one public key).
+
+    ``deep`` also checks what records vouch for outside themselves: the schedule values in the series
+    store against their signed hash, and every graph version an activity used against its hash.
+    """
     listed = {e.seq: e for e in entries(store)}
     graphs = {int(g.value[len(RECORD_GRAPH_BASE) :]): p for g, p in store.live().items() if _is_record(g)}
     last = max([*listed, *graphs], default=0)
     keys: dict[str, str] = {}  # key node → public key, as publications are met
+    checked: dict[str, str] = {}  # graph version → its hash, computed once
     previous = GENESIS
     for seq in range(1, last + 1):
         graph = f"{RECORD_GRAPH_BASE}{seq}"
@@ -68,6 +78,8 @@ def verify(store: Store, trusted_key: str | None = None) -> Verdict:
             return _bad(len(listed), store, Finding(seq, graph, "the record is missing (removed from the ledger)"))
         quads = list(parse(store.backend.dump_graph(physical), RdfFormat.N_TRIPLES))
         problem = _check(entry, quads, previous, keys, trusted_key)
+        if problem is None and deep:
+            problem = _check_payload(store, quads, checked)
         if problem is not None:
             return _bad(len(listed), store, Finding(seq, graph, problem))
         previous = entry.record_hash
@@ -101,6 +113,36 @@ def _check(
         return f"it is signed by the key <{entry.key.value}>, not by the trusted key"
     if not signature_holds(public, record_message(entry.seq, entry.record_hash), entry.signature):
         return "its signature does not match its hash and key"
+    return None
+
+
+def _check_payload(store: Store, quads: list[Quad], checked: dict[str, str]) -> str | None:
+    """What a record vouches for that no longer holds: schedule values, or a graph version it used."""
+    scratch = PyoxigraphStore()
+    scratch.extend(Quad(q.subject, q.predicate, q.object) for q in quads)
+    schedules: dict[str, tuple[str, dict[str, SeriesEntry]]] = {}
+    rows = scratch.query(load_query(_PACKAGE, "schedule_series.rq"))
+    assert isinstance(rows, QuerySolutions)
+    wanted = [(r["schedule"].value, r["hash"].value, r["key"].value, r["asset"], r["quantity"].value) for r in rows]  # type: ignore[union-attr]
+    values = store.series.read_many([key for _, _, key, _, _ in wanted]) if wanted else {}
+    for schedule, digest, key, asset, quantity in wanted:
+        relative = key.split("/", 2)[2]  # decision/<id>/… → the key within the decision
+        entry = (asset.value if asset is not None else None, quantity, values[key])  # type: ignore[union-attr]
+        schedules.setdefault(schedule, (digest, {}))[1][relative] = entry
+    for schedule, (digest, series) in schedules.items():
+        if series_digest(series) != digest:
+            return f"the values of schedule <{schedule}> in the series store differ from its signed hash"
+    present = set(store.backend.named_graphs())
+    used = scratch.query(load_query(_PACKAGE, "used_versions.rq"))
+    assert isinstance(used, QuerySolutions)
+    for r in list(used):
+        version, digest = r["version"], r["hash"].value  # type: ignore[union-attr]
+        if version not in present:
+            return f"the graph version <{version.value}> it used is no longer in the store"  # type: ignore[union-attr]
+        if version.value not in checked:  # type: ignore[union-attr]
+            checked[version.value] = store.version_hash(version, fresh=True)  # type: ignore[union-attr,arg-type]
+        if checked[version.value] != digest:  # type: ignore[union-attr]
+            return f"the graph version <{version.value}> it used has changed since"  # type: ignore[union-attr]
     return None
 
 

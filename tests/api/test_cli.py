@@ -94,6 +94,10 @@ def test_import_into_a_remote_oxigraph_server(oxigraph_server: str, tmp_path: Pa
 
     httpx.post(f"{oxigraph_server}/update", data={"update": "DROP ALL"}, timeout=30).raise_for_status()
     monkeypatch.setenv("ENERTWIN_HOME", str(tmp_path / "home"))
+    refused = runner.invoke(app, ["import", "simbench", "hv-mixed", "--store", oxigraph_server])
+    assert refused.exit_code == 2 and "enertwin init" in refused.output  # no key: nothing imported unsigned
+    initialised = runner.invoke(app, ["init", "--store", oxigraph_server, "--person", "remote tester"])
+    assert initialised.exit_code == 0, initialised.output
     imported = runner.invoke(app, ["import", "simbench", "hv-mixed", "--store", oxigraph_server, "--json"])
     assert imported.exit_code == 0, imported.output
     query = tmp_path / "loads.rq"

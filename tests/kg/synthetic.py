@@ -244,9 +244,7 @@ def one_asset_store() -> Store:
     keep = {f"{ID}{n}" for n in ("thermal/0", "bus/0", "grid/0", "fuel/0", "costentry/0", "costmodel/0")}
     store = Store()
     store.extend(
-        q
-        for q in big
-        if q.subject.value in keep and (not q.object.value.startswith(ID) or q.object.value in keep)
+        q for q in big if q.subject.value in keep and (not q.object.value.startswith(ID) or q.object.value in keep)
     )
     return store
 

@@ -193,9 +193,7 @@ def test_good_portfolio_conforms(shape_validator: ShapeValidator, good_store: St
     assert shape_validator.validate(good_store) == []
 
 
-def test_good_portfolio_conforms_in_pyshacl(
-    good_store: Store, shapes_graph: Graph, ontology_graph: Graph
-) -> None:
+def test_good_portfolio_conforms_in_pyshacl(good_store: Store, shapes_graph: Graph, ontology_graph: Graph) -> None:
     assert run_pyshacl(_graph(good_store), shapes_graph, ontology_graph) == []
 
 
@@ -271,9 +269,7 @@ def test_every_shape_compiles_to_queries(shape_validator: ShapeValidator, shapes
     assert {(s, c.rsplit("#", 1)[1]) for s, c in _constraints(shapes_graph)} == compiled
 
 
-def test_quantities_are_doubles_and_messages_name_their_unit(
-    shapes_graph: Graph, ontology_graph: Graph
-) -> None:
+def test_quantities_are_doubles_and_messages_name_their_unit(shapes_graph: Graph, ontology_graph: Graph) -> None:
     quantity = URIRef(ET + "quantity")
     unit_of_measure = URIRef(ET + "unitOfMeasure")
     quantities = set(ontology_graph.subjects(RDFS.subPropertyOf, quantity))
@@ -346,9 +342,7 @@ def test_graphs_are_read_as_one_and_results_are_not_repeated(shape_validator: Sh
 def test_default_validator_is_compiled_once(shape_validator: ShapeValidator) -> None:
     assert ShapeValidator.default() is shape_validator
     asset_targets = next(q.targets for q in shape_validator.queries if q.shape == ETS + "Asset-atBus")
-    assert {t.value for t in asset_targets} >= {
-        ET + c for c in ("Asset", "ThermalUnit", "Load", "ExternalGrid")
-    }
+    assert {t.value for t in asset_targets} >= {ET + c for c in ("Asset", "ThermalUnit", "Load", "ExternalGrid")}
 
 
 def test_queries_put_shape_terms_in_as_rdf_terms(shape_validator: ShapeValidator) -> None:

@@ -229,7 +229,7 @@ def test_user_cost_model_replaces_the_default(store: Store) -> None:
     store.load_cost_model(cheaper)
     rows = store.query(
         "PREFIX et: <https://w3id.org/enertwin/ontology#> "
-        "SELECT ?c WHERE { ?e et:forFuelType ?f ; et:marginalCost ?c . ?f et:fuelCode \"gas\" }"
+        'SELECT ?c WHERE { ?e et:forFuelType ?f ; et:marginalCost ?c . ?f et:fuelCode "gas" }'
     )
     assert [float(r["c"].value) for r in rows] == [30.0]  # type: ignore[union-attr]
 

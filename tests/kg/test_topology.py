@@ -305,9 +305,7 @@ def test_rows_read_from_the_store() -> None:
     rows = read_topology(store_with(("d", LINE_WITH_OPEN_END)))
     assert BusRow(iri("d-bus1"), "d Bus 1", True) in rows.buses
     assert BranchRow(iri("d-line1"), iri("d-bus1"), iri("d-bus2"), "line", "d Line 1", True) in rows.branches
-    assert rows.switches == (
-        SwitchRow(iri("d-sw1"), iri("d-bus2"), iri("d-line1"), False, "d Line switch 1"),
-    )
+    assert rows.switches == (SwitchRow(iri("d-sw1"), iri("d-bus2"), iri("d-line1"), False, "d Line switch 1"),)
     assert AssetRow(iri("d-gen1"), ET_BASE + "ThermalUnit", iri("d-bus2"), "d Gen 1", True) in rows.assets
 
 
@@ -327,9 +325,7 @@ def test_pure_function_dedupes_rows_and_ignores_unknown_references() -> None:
 def test_message_names_a_few_and_counts_the_rest() -> None:
     rows_buses = [BusRow(f"urn:bus{n:02}", f"Bus {n:02}") for n in range(12)]
     branches = [BranchRow(f"urn:line{n}", f"urn:bus{n:02}", f"urn:bus{n + 1:02}") for n in range(11)]
-    assets = [
-        AssetRow(f"urn:load{n:02}", ET_BASE + "Load", f"urn:bus{n:02}", f"Load {n:02}") for n in range(12)
-    ]
+    assets = [AssetRow(f"urn:load{n:02}", ET_BASE + "Load", f"urn:bus{n:02}", f"Load {n:02}") for n in range(12)]
     violations = find_topology_violations(rows_buses, branches, [], assets)
     island = violations[0]
     assert island.shape == ISLAND_CHECK
@@ -343,12 +339,10 @@ def test_large_synthetic_grid_is_fast() -> None:
     rows_buses = [BusRow(f"urn:bus{i}", f"Bus {i}") for i in range(n)]
     # Radial feeders of 100 buses hanging off bus 0; every 10th starts with an open line switch;
     # open couplers join odd buses to the next bus.
-    branches = [
-        BranchRow(f"urn:line{i}", f"urn:bus{i - 1 if i % 100 else 0}", f"urn:bus{i}") for i in range(1, n)
+    branches = [BranchRow(f"urn:line{i}", f"urn:bus{i - 1 if i % 100 else 0}", f"urn:bus{i}") for i in range(1, n)]
+    switches = [SwitchRow(f"urn:sw{i}", f"urn:bus{i}", f"urn:line{i}", closed=i % 1000 != 0) for i in range(1, n)] + [
+        SwitchRow(f"urn:cp{i}", f"urn:bus{i}", f"urn:bus{i + 1}", closed=False) for i in range(1, n - 1, 2)
     ]
-    switches = [
-        SwitchRow(f"urn:sw{i}", f"urn:bus{i}", f"urn:line{i}", closed=i % 1000 != 0) for i in range(1, n)
-    ] + [SwitchRow(f"urn:cp{i}", f"urn:bus{i}", f"urn:bus{i + 1}", closed=False) for i in range(1, n - 1, 2)]
     assets = [AssetRow("urn:ext", ET_BASE + "ExternalGrid", "urn:bus0")] + [
         AssetRow(f"urn:load{i}", ET_BASE + "Load", f"urn:bus{i}") for i in range(1, n, 2)
     ]
@@ -413,9 +407,7 @@ def simbench_rows(code: str) -> tuple[list[BusRow], list[BranchRow], list[Switch
         "storage": "Storage",
     }
     assets = [
-        AssetRow(
-            f"urn:sb:{table}/{i}", ET_BASE + cls, bus(row["bus"]), str(row["name"]), bool(row["in_service"])
-        )
+        AssetRow(f"urn:sb:{table}/{i}", ET_BASE + cls, bus(row["bus"]), str(row["name"]), bool(row["in_service"]))
         for table, cls in classes.items()
         for i, row in getattr(net, table).iterrows()
     ]

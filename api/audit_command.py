@@ -1,0 +1,183 @@
+"""``enertwin init``, ``audit verify|proof|export``, ``replay``, ``approve`` and ``override``.
+
+They adapt :mod:`enertwin.kg.provenance` and :mod:`enertwin.reasoning.replay` to the command
+line: a record that does not hold, or a replay that differs, exits 7.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pyoxigraph import NamedNode
+
+from enertwin.api.common import DEFAULT_STORE, JsonOption, StoreOption, opened, out, reports_errors
+from enertwin.kg import namespaces as ns
+from enertwin.kg.errors import EvidenceError, InputError
+from enertwin.kg.provenance.export import export_records
+from enertwin.kg.provenance.human import record_verdict
+from enertwin.kg.provenance.keys import Identity, Signer, key_folder
+from enertwin.kg.provenance.ledger import Ledger, record_contents
+from enertwin.kg.provenance.proof import InclusionProof, check_proof, find_entry, inclusion_proof
+from enertwin.kg.provenance.verify import verify
+from enertwin.reasoning.decision_reader import find_decision
+from enertwin.reasoning.replay import replay
+
+audit_app = typer.Typer(help="Check, prove and export the provenance ledger.", no_args_is_help=True)
+ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why (required for an override).")]
+
+
+def init_command(
+    store: StoreOption = DEFAULT_STORE,
+    person: Annotated[str | None, typer.Option("--person", help="Who signs (default: your login).")] = None,
+    organisation: Annotated[str | None, typer.Option("--organisation", help="On whose behalf.")] = None,
+) -> None:
+    """Create your Ed25519 signing key (mode 0600) if there is none, and publish its public key in the store."""
+    folder = key_folder()
+    if (folder / "ed25519.pem").exists():
+        signer = Signer.load(folder)
+        out.print(f"signing key: {folder / 'ed25519.pem'} (exists, kept)", highlight=False)
+    else:
+        signer = Signer.create(folder, Identity(person, organisation) if person else None)
+        out.print(f"signing key: {folder / 'ed25519.pem'} (created, mode 0600)", highlight=False)
+    out.print(f"key id {signer.key_id}, public key {signer.public_key}", highlight=False)
+    with opened(store) as target:
+        ledger = Ledger(target, signer)
+        if ledger.key_published():
+            out.print("the public key is already published in this store", highlight=False)
+        else:
+            receipt = ledger.publish_key()
+            out.print(f"public key published in {receipt.graph.value}", highlight=False)
+
+
+@audit_app.command("verify")
+@reports_errors
+def verify_command(
+    store: StoreOption = DEFAULT_STORE,
+    key: Annotated[str | None, typer.Option("--key", help="Trust only this base64 public key.")] = None,
+    deep: Annotated[
+        bool, typer.Option("--deep", help="Also check schedule values and the graph versions decisions read.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Check every record's hash, chain link and signature, and the signed tree head (exit 7 on the first bad)."""
+    with opened(store) as target:
+        verdict = verify(target, key, deep=deep)
+    bad = verdict.first_bad
+    if as_json:
+        problem = None if bad is None else {"seq": bad.seq, "graph": bad.graph, "problem": bad.problem}
+        out.print_json(json.dumps({"ok": verdict.ok, "records": verdict.records, "first_bad": problem}))
+    elif bad is None:
+        out.print(f"ok: {verdict.records} records verified (hashes, chain, signatures, signed tree head)")
+    if bad is not None:
+        raise EvidenceError(f"record {bad.seq} <{bad.graph}> does not verify: {bad.problem}")
+
+
+@audit_app.command("proof")
+@reports_errors
+def proof_command(
+    iri: Annotated[str, typer.Argument(help="A record, its graph, or the activity (decision) it records.")],
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Print the inclusion proof of one record in the signed Merkle tree (JSON, checkable offline)."""
+    with opened(store) as target:
+        proof = inclusion_proof(target, iri)
+    if not check_proof(proof):
+        raise EvidenceError(f"the proof of <{proof.record}> does not check against the signed tree head")
+    out.print_json(json.dumps(proof.as_json()))
+
+
+@audit_app.command("check-proof")
+@reports_errors
+def check_proof_command(file: Annotated[Path, typer.Argument(help="A proof printed by `audit proof`.")]) -> None:
+    """Check a saved inclusion proof without the store (exit 7 if it does not hold)."""
+    try:
+        proof = InclusionProof(**json.loads(file.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as exc:
+        raise InputError(f"{file} is not an inclusion proof printed by `enertwin audit proof`: {exc}") from exc
+    if not check_proof(proof):
+        raise EvidenceError(f"the proof in {file} does not hold: the record is not shown in the signed tree")
+    out.print(f"ok: record {proof.record} is leaf {proof.leaf_index} of the signed tree of {proof.tree_size}")
+
+
+@audit_app.command("export")
+@reports_errors
+def export_command(
+    iris: Annotated[list[str] | None, typer.Argument(help="Records or activities (default: all).")] = None,
+    store: StoreOption = DEFAULT_STORE,
+    fmt: Annotated[str, typer.Option("--format", help="turtle, trig, jsonld or provjson.")] = "turtle",
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
+) -> None:
+    """Export provenance records for standard PROV tooling."""
+    with opened(store) as target:
+        selected = [find_entry(target, iri) for iri in iris] if iris else None
+        text = export_records(record_contents(target, selected), fmt)
+    if out_file is None:
+        out.out(text, end="" if text.endswith("\n") else "\n", highlight=False)
+        return
+    try:
+        out_file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {out_file}: {exc.strerror or exc}") from exc
+
+
+def replay_command(
+    decision: Annotated[str, typer.Argument(help="IRI of a stored decision or its schedule.")],
+    store: StoreOption = DEFAULT_STORE,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-run a decision from the inputs it recorded and report whether the schedule is identical (exit 7 if not)."""
+    with opened(store) as target:
+        outcome = replay(target, decision)
+    if as_json:
+        summary = {
+            "decision": outcome.decision,
+            "identical": outcome.identical,
+            "recorded_hash": outcome.recorded_hash,
+            "replayed_hash": outcome.replayed_hash,
+            "first_difference": outcome.first_difference,
+            "record": outcome.receipt.graph.value if outcome.receipt else None,
+        }
+        out.print_json(json.dumps(summary))
+    else:
+        verdict = "identical" if outcome.identical else "DIFFERENT"
+        out.print(f"replay of {outcome.decision}: schedule {verdict} (hash {outcome.replayed_hash})", highlight=False)
+    if not outcome.identical:
+        raise EvidenceError(f"the replay of <{outcome.decision}> differs: {outcome.first_difference}")
+
+
+def _verdict(kind: NamedNode, decision: str, store: str, reason: str | None) -> None:
+    with opened(store) as target:
+        found = find_decision(target, decision)
+        receipt = record_verdict(Ledger(target), kind, NamedNode(found.decision), NamedNode(found.schedule), reason)
+    word = "approval" if kind == ns.APPROVAL else "override"
+    out.print(f"{word} of {found.decision} recorded in {receipt.graph.value}", highlight=False)
+
+
+def approve_command(
+    decision: Annotated[str, typer.Argument(help="IRI of the decision (or its schedule) you approve.")],
+    store: StoreOption = DEFAULT_STORE,
+    reason: ReasonOption = None,
+) -> None:
+    """Record your approval of a decision (signed, in the ledger)."""
+    _verdict(ns.APPROVAL, decision, store, reason)
+
+
+def override_command(
+    decision: Annotated[str, typer.Argument(help="IRI of the decision (or its schedule) you set aside.")],
+    store: StoreOption = DEFAULT_STORE,
+    reason: ReasonOption = None,
+) -> None:
+    """Record your override of a decision, with the reason (signed, in the ledger)."""
+    _verdict(ns.OVERRIDE, decision, store, reason)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the provenance commands to ``app``."""
+    app.command("init")(reports_errors(init_command))
+    app.add_typer(audit_app, name="audit")
+    app.command("replay")(reports_errors(replay_command))
+    app.command("approve")(reports_errors(approve_command))
+    app.command("override")(reports_errors(override_command))

@@ -1,0 +1,69 @@
+"""What every command module of the CLI shares: consoles, the store option, error reporting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from enertwin.kg.errors import EnertwinError
+from enertwin.kg.store import Store
+
+out = Console()
+err = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+StoreOption = Annotated[
+    str,
+    typer.Option(
+        "--store",
+        envvar="ENERTWIN_STORE",
+        help="Store directory (embedded, on disk), or http(s):// URL of a SPARQL endpoint (oxigraph serve).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+DEFAULT_STORE = ".enertwin"
+
+
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn enertwin errors into one red message and the error's exit code."""
+
+    @wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except EnertwinError as exc:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from exc
+
+    return run
+
+
+@contextmanager
+def opened(location: str | None) -> Iterator[Store]:
+    """Open the store at ``location`` (``None``: in memory) and close it afterwards."""
+    store = Store.open(location)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Callable[[str, float], None]]:
+    """A rich progress bar fed by ``(stage, fraction)`` callbacks; silent when disabled."""
+    if not enabled:
+        yield lambda _stage, _fraction: None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task("starting", total=1.0)
+        yield lambda stage, fraction: bar.update(task, description=stage, completed=fraction)

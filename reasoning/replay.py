@@ -1,0 +1,177 @@
+"""Re-run a stored decision from exactly the inputs it recorded, and say whether the schedule is the same.
+
+The problem is read through a view pinned to the graph versions the decision used (kept
+after newer versions replaced them) and to its series snapshot; both are checked against
+their recorded content hashes first. The solve uses the recorded settings and seed; the
+schedule's values are hashed as the decision's were, so identical means value for value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from pyoxigraph import Literal, NamedNode
+
+from enertwin.kg import namespaces as ns
+from enertwin.kg.errors import InputError
+from enertwin.kg.provenance.ledger import Ledger, Receipt
+from enertwin.kg.provenance.record import SOFTWARE_AGENT, ActivityRecord, agent_triples
+from enertwin.kg.queries import load_query
+from enertwin.kg.series_snapshot import SnapshotSeries
+from enertwin.kg.store import Store
+from enertwin.reasoning.decision_reader import find_decision
+from enertwin.reasoning.decision_writer import schedule_digest, schedule_series
+from enertwin.reasoning.dispatch import solve_dispatch
+from enertwin.reasoning.portfolio_reader import read_problem
+from enertwin.reasoning.solver import DispatchResult, SolverSettings
+
+_PACKAGE = "enertwin.reasoning"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayOutcome:
+    """What a replay found: identical or not, both hashes, and the first value that differs."""
+
+    decision: str
+    identical: bool
+    recorded_hash: str
+    replayed_hash: str
+    first_difference: str | None
+    result: DispatchResult
+    receipt: Receipt | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRun:
+    """A decision's recorded problem and settings."""
+
+    grid: str
+    case: str
+    start: datetime
+    steps: int
+    window: int
+    overlap: int
+    cost_model: str | None
+    settings: SolverSettings
+    schedule_hash: str
+
+
+def replay(store: Store, iri: str, ledger: Ledger | None = None) -> ReplayOutcome:
+    """Re-run decision ``iri`` (or the decision of schedule ``iri``) and append a record of the replay."""
+    ledger = ledger or Ledger(store)
+    began = datetime.now(UTC)
+    decision = NamedNode(find_decision(store, iri).decision)
+    run = recorded_run(store, decision)
+    versions, snapshot = recorded_inputs(store, decision)
+    view = store.view(versions, SnapshotSeries(store.series, snapshot))
+    problem = read_problem(view, run.grid, run.case, run.start, run.steps, run.cost_model)
+    result = solve_dispatch(problem, run.settings, run.window, run.overlap, None)
+    series = dict(schedule_series(result))
+    replayed = schedule_digest(series)
+    identical = replayed == run.schedule_hash
+    difference = None if identical else first_difference(store, decision, series)
+    activity = ActivityRecord(
+        NamedNode(f"{decision.value}/replay/{began.strftime('%Y%m%dT%H%M%S%f')}"), ns.REPLAY, began, datetime.now(UTC)
+    )
+    activity.add(activity.iri, ns.PROV_WAS_INFORMED_BY, decision)
+    activity.add(activity.iri, ns.IDENTICAL, _boolean(identical))
+    for version in versions.values():
+        activity.add(activity.iri, ns.PROV_USED, version)
+    activity.associate(SOFTWARE_AGENT, ns.OPTIMIZER_ROLE).extend(agent_triples(ledger.signer.identity))
+    receipt = ledger.append(activity)
+    return ReplayOutcome(decision.value, identical, run.schedule_hash, replayed, difference, result, receipt)
+
+
+def recorded_run(store: Store, decision: NamedNode) -> RecordedRun:
+    """The problem and settings decision ``decision`` recorded."""
+    rows = list(store.query(load_query(_PACKAGE, "replay_settings.rq"), {"decision": decision}))
+    if not rows:
+        raise InputError(f"the decision <{decision.value}> records no replayable run (made before provenance records?)")
+    r = {name: (str(rows[0][name].value) if rows[0][name] is not None else None) for name in _VARIABLES}  # type: ignore[union-attr]
+    settings = SolverSettings(
+        time_limit=float(r["timeLimit"] or 0),
+        workers=int(r["workers"] or 0),
+        relative_gap=float(r["gap"] or 0),
+        absolute_gap=float(r["absoluteGap"] or 0),
+        seed=int(r["seed"] or 0),
+        deterministic_time=float(r["deterministicTime"]) if r["deterministicTime"] is not None else None,
+        lp_guide=r["lpGuided"] == "true",
+    )
+    return RecordedRun(
+        grid=str(r["grid"]),
+        case=str(r["case"]),
+        start=datetime.fromisoformat(str(r["start"])),
+        steps=int(str(r["steps"])),
+        window=int(str(r["window"])),
+        overlap=int(str(r["overlap"])),
+        cost_model=r["model"],
+        settings=settings,
+        schedule_hash=str(r["scheduleHash"]),
+    )
+
+
+_VARIABLES = [
+    "grid",
+    "case",
+    "start",
+    "steps",
+    "window",
+    "overlap",
+    "model",
+    "timeLimit",
+    "workers",
+    "gap",
+    "absoluteGap",
+    "seed",
+    "deterministicTime",
+    "lpGuided",
+    "scheduleHash",
+]
+
+
+def recorded_inputs(store: Store, decision: NamedNode) -> tuple[dict[NamedNode, NamedNode], str]:
+    """The graph versions (logical → version) and the series snapshot the decision read, checked by hash."""
+    versions: dict[NamedNode, NamedNode] = {}
+    snapshot = None
+    present = set(store.backend.named_graphs())
+    rows = list(store.query(load_query(_PACKAGE, "replay_inputs.rq"), {"decision": decision}))  # read whole first
+    for r in rows:
+        entity, recorded = r["entity"], str(r["hash"].value)  # type: ignore[union-attr]
+        if r["kind"] == ns.SERIES_SNAPSHOT:
+            snapshot = recorded
+            continue
+        if entity not in present:
+            raise InputError(
+                f"the graph version <{entity.value}> that <{decision.value}> read is no longer in the store"
+            )  # type: ignore[union-attr]
+        actual = store.version_hash(entity, fresh=True)  # type: ignore[arg-type]
+        if actual != recorded:
+            raise InputError(
+                f"the graph version <{entity.value}> changed since <{decision.value}> read it: "  # type: ignore[union-attr]
+                f"its hash is {actual}, not {recorded}"
+            )
+        versions[r["logical"]] = entity  # type: ignore[index,assignment]
+    if snapshot is None or not versions:
+        raise InputError(f"the decision <{decision.value}> records no input versions or series snapshot to replay from")
+    return versions, snapshot
+
+
+def first_difference(store: Store, decision: NamedNode, series: dict[str, tuple[str | None, str, np.ndarray]]) -> str:
+    """Where the replayed schedule first departs from the stored one."""
+    prefix = f"decision/{decision.value.rsplit('/', 1)[1]}/"
+    for key in sorted(series):
+        asset, quantity, values = series[key]
+        stored = store.series.read(prefix + key) if store.series.has(prefix + key) else np.array([])
+        if len(stored) != len(values):
+            return f"{key}: {len(stored)} stored values, {len(values)} replayed"
+        differs = np.flatnonzero(stored != values)
+        if differs.size:
+            t = int(differs[0])
+            return f"{quantity} of {asset or key} at step {t}: stored {stored[t]!r}, replayed {values[t]!r}"
+    return "the values agree but their hash does not (the recorded hash was changed)"
+
+
+def _boolean(value: bool) -> Literal:
+    return Literal("true" if value else "false", datatype=ns.XSD_BOOLEAN)

@@ -1,0 +1,147 @@
+"""The provenance commands end to end: init, audit verify/proof/check-proof/export, replay, approve, override."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from prov.model import ProvDocument
+from pyoxigraph import RdfFormat, parse
+from typer.testing import CliRunner
+
+from enertwin.api.cli import app
+from enertwin.kg import namespaces as ns
+from enertwin.kg.provenance.ledger import record_graph
+from enertwin.kg.store import META_GRAPH, Store
+
+runner = CliRunner()
+HV = "1-HV-mixed--2-sw"
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A disk store with hv-mixed (and its price reference) imported and one decision: (store, decision IRI)."""
+    folder = tmp_path_factory.mktemp("audited")
+    store, output = str(folder / "store"), folder / "out.json"
+    arguments = ["optimize", "--case", "hv-mixed", "--start", "2016-01-14T06:00", "--steps", "8", "--store", store]
+    ran = runner.invoke(app, [*arguments, "--json", str(output)])
+    assert ran.exit_code == 0, ran.output
+    schedule = json.loads(output.read_text())["decision"]
+    return store, schedule.removesuffix("/schedule")
+
+
+def test_init_creates_a_private_key_and_publishes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENERTWIN_HOME", str(tmp_path / "home"))
+    store = str(tmp_path / "store")
+    first = runner.invoke(app, ["init", "--store", store, "--person", "Ada", "--organisation", "Grid Co"])
+    assert first.exit_code == 0, first.output
+    key = tmp_path / "home" / "keys" / "ed25519.pem"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert "created" in first.output and "published" in first.output
+    again = runner.invoke(app, ["init", "--store", store])
+    assert again.exit_code == 0 and "exists, kept" in again.output and "already published" in again.output
+    with Store.open(store) as opened:
+        rows = list(
+            opened.query(f"SELECT ?k ?who WHERE {{ ?k {ns.PUBLIC_KEY} ?p ; {ns.PROV_WAS_ATTRIBUTED_TO} ?who }}")
+        )
+    assert [r["who"].value for r in rows] == [f"{ns.ID_BASE}person/Ada"]  # type: ignore[union-attr]
+
+
+def test_verify_passes_a_clean_store(audited: tuple[str, str]) -> None:
+    store, _ = audited
+    result = runner.invoke(app, ["audit", "verify", "--store", store, "--json"])
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(result.output)
+    assert verdict["ok"] and verdict["records"] >= 4  # key, two imports, the decision
+
+
+def test_verify_names_the_tampered_record_and_exits_7(audited: tuple[str, str], tmp_path: Path) -> None:
+    store, decision = audited
+    with Store.open(store) as opened:
+        physical = opened.live()[record_graph(2)]
+        opened.backend.update(f"INSERT DATA {{ GRAPH {physical} {{ <{decision}> {ns.REASON} 'edited later' }} }}")
+    try:
+        result = runner.invoke(app, ["audit", "verify", "--store", store])
+        assert result.exit_code == 7
+        assert f"record 2 <{record_graph(2).value}>" in result.output
+        assert "a triple was added, removed or changed" in result.output
+    finally:
+        with Store.open(store) as opened:
+            physical = opened.live()[record_graph(2)]
+            opened.backend.update(f"DELETE DATA {{ GRAPH {physical} {{ <{decision}> {ns.REASON} 'edited later' }} }}")
+    assert runner.invoke(app, ["audit", "verify", "--store", store]).exit_code == 0
+
+
+def test_a_proof_checks_offline_and_a_forged_one_does_not(audited: tuple[str, str], tmp_path: Path) -> None:
+    store, decision = audited
+    result = runner.invoke(app, ["audit", "proof", decision, "--store", store])
+    assert result.exit_code == 0, result.output
+    proof = json.loads(result.output)
+    assert proof["tree_size"] >= 4 and proof["leaf_index"] == proof["tree_size"] - 1
+    saved = tmp_path / "proof.json"
+    saved.write_text(json.dumps(proof))
+    checked = runner.invoke(app, ["audit", "check-proof", str(saved)])
+    assert checked.exit_code == 0 and "ok: record" in checked.output
+    proof["record_hash"] = "0" * 64
+    saved.write_text(json.dumps(proof))
+    assert runner.invoke(app, ["audit", "check-proof", str(saved)]).exit_code == 7
+    unknown = runner.invoke(app, ["audit", "proof", "https://example.org/nothing", "--store", store])
+    assert unknown.exit_code == 2 and "no provenance record" in unknown.output
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "trig", "jsonld", "provjson"])
+def test_export_parses_with_standard_tools(audited: tuple[str, str], fmt: str, tmp_path: Path) -> None:
+    store, decision = audited
+    target = tmp_path / f"records.{fmt}"
+    result = runner.invoke(app, ["audit", "export", decision, "--store", store, "--format", fmt, "--out", str(target)])
+    assert result.exit_code == 0, result.output
+    text = target.read_text()
+    if fmt == "provjson":
+        document = ProvDocument.deserialize(content=text, format="json")
+        assert any(str(a.identifier).endswith(decision.rsplit("/", 1)[1]) for a in document.get_records())
+    else:
+        rdf = {"turtle": RdfFormat.TURTLE, "trig": RdfFormat.TRIG, "jsonld": RdfFormat.JSON_LD}[fmt]
+        assert any(str(getattr(q, "subject", "")) == f"<{decision}>" for q in parse(text.encode(), rdf))
+
+
+def test_replay_reports_identical(audited: tuple[str, str]) -> None:
+    store, decision = audited
+    result = runner.invoke(app, ["replay", decision, "--store", store, "--json"])
+    assert result.exit_code == 0, result.output
+    outcome = json.loads(result.output)
+    assert outcome["identical"] and outcome["recorded_hash"] == outcome["replayed_hash"]
+
+
+def test_approvals_and_overrides_are_recorded_and_reported(audited: tuple[str, str]) -> None:
+    store, decision = audited
+    assert runner.invoke(app, ["approve", decision, "--store", store, "--reason", "looks right"]).exit_code == 0
+    refused = runner.invoke(app, ["override", decision, "--store", store])
+    assert refused.exit_code == 2 and "needs a reason" in refused.output
+    assert runner.invoke(app, ["override", decision, "--store", store, "--reason", "unit in repair"]).exit_code == 0
+    report = runner.invoke(app, ["report", "approvals", "--store", store, "--format", "json"])
+    assert report.exit_code == 0, report.output
+    rows = json.loads(report.output)
+    reasons = sorted(str(row.get("reason")) for row in rows)
+    assert reasons == ["looks right", "unit in repair"]
+    assert all("test-operator" in json.dumps(row) for row in rows)
+    assert runner.invoke(app, ["audit", "verify", "--store", store]).exit_code == 0
+
+
+def test_a_removed_record_is_named(tmp_path: Path) -> None:
+    store = str(tmp_path / "store")
+    assert runner.invoke(app, ["init", "--store", store]).exit_code == 0
+    assert runner.invoke(app, ["costs", "load", _cost_model(tmp_path), "--store", store]).exit_code == 0
+    with Store.open(store) as opened:
+        opened.backend.update(f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {record_graph(2)} {ns.CURRENT_VERSION} ?v }} }}")
+    result = runner.invoke(app, ["audit", "verify", "--store", store])
+    assert result.exit_code == 7 and "record 2" in result.output and "missing" in result.output
+
+
+def _cost_model(tmp_path: Path) -> str:
+    from enertwin.kg.store import default_cost_table
+
+    path = tmp_path / "costs.ttl"
+    path.write_bytes(default_cost_table().replace(b"6.0", b"7.0", 1))
+    return str(path)
