@@ -207,3 +207,25 @@ def assert_first_bad(store: Store, seq: int, words: str):  # type: ignore[no-unt
     assert (verdict.first_bad.seq, verdict.first_bad.graph) == (seq, record_graph(seq).value), verdict.first_bad
     assert words in verdict.first_bad.problem
     return verdict
+
+
+def test_policy_verdicts_are_recorded_and_reported(ledger_store: Store, signing_key: Signer) -> None:
+    from enertwin.kg.provenance.policy import record_policy_verdict
+    from enertwin.kg.reports import run_report
+
+    ledger = Ledger(ledger_store, signing_key)
+    action = NamedNode(f"{ns.ID_BASE}action/trade-17")
+    record_policy_verdict(ledger, action, "blocked", "ramp of 120 MW in 15 min exceeds the envelope's 80 MW")
+    record_policy_verdict(ledger, NamedNode(f"{ns.ID_BASE}action/trade-18"), "allowed", "within the envelope")
+    with pytest.raises(InputError, match="one of allowed, blocked"):
+        record_policy_verdict(ledger, action, "maybe", "unsure")
+    table = run_report(ledger_store, "policy-blocks")
+    rows = table.records()
+    assert len(rows) == 1 and "exceeds the envelope" in json_text(rows)
+    assert verify(ledger_store).ok
+
+
+def json_text(rows: object) -> str:
+    import json
+
+    return json.dumps(rows, default=str)
