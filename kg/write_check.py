@@ -16,7 +16,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Literal as Position
 
-from pyoxigraph import NamedNode, Quad, QuerySolutions, RdfFormat, Store, parse
+from pyoxigraph import BlankNode, NamedNode, Quad, QuerySolutions, RdfFormat, Store, parse
 
 from enertwin.kg import namespaces as ns
 from enertwin.kg.backend import GraphBackend
@@ -65,6 +65,8 @@ def check_write(
     scratch = Store()
     _parse_into(scratch, delta)
     size = len(scratch)
+    # blank nodes of the write (a record's qualified associations) are checked too, by their scratch labels
+    blanks = {str(q.subject) for q in scratch if isinstance(q.subject, BlankNode)}
     removed = {(q.subject, q.predicate, q.object) for q in delta.remove}
     focus = _focus_nodes(scratch)
     if delta.replaces and dataset.target is not None:
@@ -94,7 +96,7 @@ def check_write(
     around += context(hop, "s") + context(hop, "o", incoming_links())
     scratch.extend(around)
 
-    names = {n.value for n in focus}
+    names = {n.value for n in focus} | blanks
     found = [v for v in validator.validate(scratch) if v.focus in names]
     return found + series_violations(scratch, series, pending_series, names), size
 

@@ -229,3 +229,20 @@ def json_text(rows: object) -> str:
     import json
 
     return json.dumps(rows, default=str)
+
+
+def test_an_association_without_a_role_is_rejected(ledger_store: Store, signing_key: Signer) -> None:
+    from pyoxigraph import BlankNode
+
+    from enertwin.kg.errors import ValidationError
+
+    now = datetime.now(UTC)
+    action = ActivityRecord(NamedNode(f"{ns.ID_BASE}activity/roleless"), ns.AGENT_ACTION, now, now)
+    association = BlankNode()
+    action.add(action.iri, ns.PROV_QUALIFIED_ASSOCIATION, association).add(
+        association, ns.RDF_TYPE, ns.PROV_ASSOCIATION
+    )
+    action.add(association, ns.PROV_AGENT_PROP, person_node("someone"))
+    with pytest.raises(ValidationError, match="hadRole"):
+        Ledger(ledger_store, signing_key).append(action)
+    assert len(entries(ledger_store)) == RECORDS and verify(ledger_store).ok  # nothing half written

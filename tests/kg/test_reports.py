@@ -35,7 +35,9 @@ DECISION_GRAPH = f"""
 """
 SCRIPT_RECORD = """
 etg:record\\/7 {
-  etid:record\\/7 a et:ProvenanceRecord ; et:sequenceNumber 7 ; et:recordsActivity etid:activity\\/o7 .
+  etid:record\\/7 a et:ProvenanceRecord ; et:sequenceNumber 7 ; et:recordsActivity etid:activity\\/o7 ;
+      et:previousRecordHash "0000000000000000000000000000000000000000000000000000000000000000" ;
+      prov:generatedAtTime "2026-11-25T13:00:00Z"^^xsd:dateTime .
   etid:activity\\/o7 a et:Override , prov:Activity ; prov:startedAtTime "2026-11-25T13:00:00Z"^^xsd:dateTime ;
       et:concerns etid:decision\\/d3 ; et:reason "<script>alert('x')</script> & \\"more\\"" ;
       prov:wasAssociatedWith etid:person\\/mallory .
