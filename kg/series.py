@@ -24,6 +24,10 @@ CREATE TABLE IF NOT EXISTS series_values (
     step INTEGER NOT NULL,
     value DOUBLE NOT NULL
 );
+CREATE TABLE IF NOT EXISTS ledger_leaf_cache (
+    size INTEGER NOT NULL,
+    leaves BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS series_snapshots (
     snapshot VARCHAR NOT NULL,
     series_key VARCHAR NOT NULL,
@@ -46,6 +50,11 @@ class SeriesStore:
         except duckdb.Error as exc:
             raise StoreError(f"cannot open the series database {path}: {exc}") from exc
         self.path = path
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection, for small tables kept beside the series (the ledger's leaf cache)."""
+        return self._db
 
     def close(self) -> None:
         """Close the DuckDB connection."""

@@ -86,9 +86,10 @@ class Receipt:
     reports: tuple[WriteReport, ...]
 
 
-def entries(store: Store) -> list[LedgerEntry]:
-    """The ledger's entries in sequence order."""
-    rows = store.backend.select(load_query(_PACKAGE, "ledger_entries.rq"), graphs=[META_GRAPH])
+def entries(store: Store, record: NamedNode | None = None) -> list[LedgerEntry]:
+    """The ledger's entries in sequence order (only ``record``'s, when given)."""
+    bindings = {"record": record} if record is not None else None
+    rows = store.backend.select(load_query(_PACKAGE, "ledger_entries.rq"), bindings, graphs=[META_GRAPH])
     return [
         LedgerEntry(int(r["seq"].value), r["record"], r["hash"].value, r["signature"].value, r["key"])  # type: ignore[union-attr,arg-type]
         for r in rows
@@ -103,8 +104,8 @@ def tree_head(store: Store) -> TreeHead | None:
 
 
 def public_key_of(store: Store, key: NamedNode) -> str | None:
-    """The base64 public key published for ``key``, if any record publishes it."""
-    rows = store.query(load_query(_PACKAGE, "public_key.rq"), {"key": key})
+    """The base64 public key published for ``key``, if any record publishes it (one index lookup)."""
+    rows = store.backend.select(load_query(_PACKAGE, "public_key.rq"), {"key": key}, graphs=None)
     return next((str(r["public"].value) for r in list(rows)), None)  # type: ignore[union-attr]
 
 

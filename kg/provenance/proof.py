@@ -14,11 +14,11 @@ from pyoxigraph import NamedNode
 from enertwin.kg.errors import EvidenceError, InputError
 from enertwin.kg.provenance import merkle
 from enertwin.kg.provenance.keys import signature_holds
+from enertwin.kg.provenance.leaf_cache import signed_tree
 from enertwin.kg.provenance.ledger import (
     RECORD_GRAPH_BASE,
     LedgerEntry,
     entries,
-    leaves,
     public_key_of,
     record_node,
     tree_head,
@@ -49,38 +49,41 @@ class InclusionProof:
 
 def find_entry(store: Store, iri: str) -> LedgerEntry:
     """The ledger entry of a record named by its graph, its node or the activity it records."""
-    listed = entries(store)
-    by_node = {e.record.value: e for e in listed}
     if iri.startswith(RECORD_GRAPH_BASE) and iri[len(RECORD_GRAPH_BASE) :].isdigit():
         iri = record_node(int(iri[len(RECORD_GRAPH_BASE) :])).value
-    if iri in by_node:
-        return by_node[iri]
-    for row in store.query(load_query("enertwin.kg.provenance", "record_of.rq"), {"activity": NamedNode(iri)}):
-        found = by_node.get(str(row["record"].value))  # type: ignore[union-attr]
-        if found is not None:
-            return found
+    found = entries(store, NamedNode(iri))
+    if found:
+        return found[0]
+    query = load_query("enertwin.kg.provenance", "record_of.rq")
+    for row in list(store.backend.select(query, {"activity": NamedNode(iri)}, graphs=None)):
+        found = entries(store, row["record"])  # type: ignore[arg-type]
+        if found:
+            return found[0]
     raise InputError(f"no provenance record is, or records, <{iri}> (give a record, its graph or its activity)")
 
 
 def inclusion_proof(store: Store, iri: str) -> InclusionProof:
-    """The proof that the record of ``iri`` is in the current signed tree."""
+    """The proof that the record of ``iri`` is in the current signed tree.
+
+    The tree comes from the leaf cache when its root is the signed one, else from the ledger.
+    """
     entry = find_entry(store, iri)
-    listed = entries(store)
     head = tree_head(store)
-    if head is None or head.size != len(listed):
-        raise EvidenceError("the signed tree head does not cover the ledger; run `enertwin audit verify`")
+    if head is None:
+        raise EvidenceError("the ledger has no signed tree head; run `enertwin audit verify`")
+    tree = signed_tree(store, head)
+    if tree.size != head.size or tree.root.hex() != head.root:
+        raise EvidenceError("the signed tree head does not match the ledger's records; run `enertwin audit verify`")
     public_key = public_key_of(store, head.key)
     if public_key is None:
         raise EvidenceError(f"no record publishes the key <{head.key.value}> that signed the tree head")
-    index = [e.seq for e in listed].index(entry.seq)
-    path = merkle.inclusion_proof(index, leaves(listed))
     return InclusionProof(
         entry.record.value,
         entry.record_hash,
-        index,
+        entry.seq - 1,
         head.size,
         head.root,
-        [p.hex() for p in path],
+        [p.hex() for p in tree.proof(entry.seq - 1)],
         head.time,
         head.signature,
         public_key,

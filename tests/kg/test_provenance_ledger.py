@@ -246,3 +246,13 @@ def test_an_association_without_a_role_is_rejected(ledger_store: Store, signing_
     with pytest.raises(ValidationError, match="hadRole"):
         Ledger(ledger_store, signing_key).append(action)
     assert len(entries(ledger_store)) == RECORDS and verify(ledger_store).ok  # nothing half written
+
+
+def test_a_proof_from_the_store_checks_and_a_corrupt_leaf_cache_is_rebuilt(ledger_store: Store) -> None:
+    from enertwin.kg.provenance.proof import check_proof, inclusion_proof
+
+    first = inclusion_proof(ledger_store, record_graph(3).value)
+    assert check_proof(first) and first.leaf_index == 2 and first.tree_size == RECORDS
+    ledger_store.series.connection.execute("UPDATE ledger_leaf_cache SET leaves = repeat(leaves, 1)[1:32] || leaves")
+    again = inclusion_proof(ledger_store, record_node(3).value)  # the cache's root is wrong: rebuilt from the ledger
+    assert check_proof(again) and again.audit_path == first.audit_path
