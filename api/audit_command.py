@@ -18,7 +18,7 @@ from enertwin.kg import namespaces as ns
 from enertwin.kg.errors import EvidenceError, InputError
 from enertwin.kg.provenance.export import export_records
 from enertwin.kg.provenance.human import record_verdict
-from enertwin.kg.provenance.keys import Identity, Signer, key_folder
+from enertwin.kg.provenance.keys import KEY_FILE, Identity, Signer, key_folder
 from enertwin.kg.provenance.ledger import Ledger, record_contents
 from enertwin.kg.provenance.proof import InclusionProof, check_proof, find_entry, inclusion_proof
 from enertwin.kg.provenance.verify import verify
@@ -36,12 +36,12 @@ def init_command(
 ) -> None:
     """Create your Ed25519 signing key (mode 0600) if there is none, and publish its public key in the store."""
     folder = key_folder()
-    if (folder / "ed25519.pem").exists():
+    if (folder / KEY_FILE).exists():
         signer = Signer.load(folder)
-        out.print(f"signing key: {folder / 'ed25519.pem'} (exists, kept)", highlight=False)
+        out.print(f"signing key: {folder / KEY_FILE} (exists, kept)", highlight=False)
     else:
         signer = Signer.create(folder, Identity(person, organisation) if person else None)
-        out.print(f"signing key: {folder / 'ed25519.pem'} (created, mode 0600)", highlight=False)
+        out.print(f"signing key: {folder / KEY_FILE} (created, mode 0600)", highlight=False)
     out.print(f"key id {signer.key_id}, public key {signer.public_key}", highlight=False)
     with opened(store) as target:
         ledger = Ledger(target, signer)

@@ -122,12 +122,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="enertwin-prov-bench-") as tmp:
         os.environ.setdefault("ENERTWIN_HOME", str(Path(tmp) / "home"))
         from enertwin.kg.provenance import merkle
-        from enertwin.kg.provenance.keys import Signer, key_folder
+        from enertwin.kg.provenance.keys import KEY_FILE, Signer, key_folder
         from enertwin.kg.provenance.ledger import entries, leaves
         from enertwin.kg.provenance.proof import inclusion_proof
         from enertwin.kg.provenance.verify import verify
 
-        if not (key_folder() / "ed25519.pem").exists():
+        if not (key_folder() / KEY_FILE).exists():
             Signer.create()
         rows: list[tuple[str, str, str, str]] = []
         if not args.skip_optimize:

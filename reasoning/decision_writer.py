@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,15 @@ from pyoxigraph import Literal, NamedNode, Triple
 
 from enertwin.kg import namespaces as ns
 from enertwin.kg.provenance.ledger import Ledger
-from enertwin.kg.provenance.record import SOFTWARE_AGENT, ActivityRecord, agent_triples, integer, text
+from enertwin.kg.provenance.record import (
+    SOFTWARE_AGENT,
+    ActivityRecord,
+    agent_triples,
+    boolean,
+    integer,
+    text,
+    timestamp,
+)
 from enertwin.kg.provenance.series_digest import series_digest
 from enertwin.reasoning.problem import DispatchProblem, FloatArray
 from enertwin.reasoning.solver import DispatchResult, solver_version
@@ -69,6 +77,11 @@ def decision_node(identifier: str) -> NamedNode:
     return NamedNode(f"{ns.ID_BASE}decision/{identifier}")
 
 
+def series_prefix(decision: NamedNode) -> str:
+    """The DuckDB key prefix of a decision's schedule series: ``decision/<id>/``."""
+    return f"decision/{decision.value.rsplit('/', 1)[1]}/"
+
+
 def snapshot_node(digest: str) -> NamedNode:
     """The IRI of the series snapshot with hash ``digest``."""
     return NamedNode(f"{ns.ID_BASE}snapshot/{digest}")
@@ -80,7 +93,7 @@ def write_decision(
     """Append ``result`` to the ledger as a decision record with its schedule; returns where it went."""
     identifier = uuid.uuid4().hex
     decision = decision_node(identifier)
-    schedule, prefix = NamedNode(f"{decision.value}/schedule"), f"decision/{identifier}/"
+    schedule, prefix = NamedNode(f"{decision.value}/schedule"), series_prefix(decision)
     series = dict(schedule_series(result))
     frame = pd.DataFrame({prefix + key: values for key, (_, _, values) in series.items()})
     digest = schedule_digest(series)
@@ -139,7 +152,7 @@ def _decision_triples(
     for used in (p.grid, p.cost_model, p.market.iri, p.market.price_source):
         if used.startswith(("http://", "https://")):
             yield _t(d, ns.PROV_USED, NamedNode(used))
-    yield _t(d, ns.HORIZON_START, _datetime(p.horizon.start))
+    yield _t(d, ns.HORIZON_START, timestamp(p.horizon.start))
     yield _t(d, ns.STEP_COUNT, Literal(str(p.steps), datatype=ns.XSD_INTEGER))
     yield _t(d, ns.SOLVER_NAME, Literal(solver_version()))
     yield _t(d, ns.SOLVER_STATUS, Literal(result.status))
@@ -151,7 +164,7 @@ def _decision_triples(
     yield _t(d, ns.WORKER_COUNT, Literal(str(settings.resolved_workers()), datatype=ns.XSD_INTEGER))
     yield _t(d, ns.RELATIVE_GAP_LIMIT, _double(settings.relative_gap))
     yield _t(d, ns.ABSOLUTE_GAP_LIMIT, _double(settings.absolute_gap))
-    yield _t(d, ns.LP_GUIDED, Literal("true" if settings.lp_guide else "false", datatype=ns.XSD_BOOLEAN))
+    yield _t(d, ns.LP_GUIDED, boolean(settings.lp_guide))
     yield _t(d, ns.RANDOM_SEED, Literal(str(settings.seed), datatype=ns.XSD_INTEGER))
     if settings.deterministic_time is not None:
         yield _t(d, ns.DETERMINISTIC_TIME_LIMIT, _double(settings.deterministic_time))
@@ -170,7 +183,7 @@ def _series_triples(
 ) -> list[Triple]:
     minutes = problem.horizon.step_hours * 60
     resolution = Literal(f"PT{minutes:g}M", datatype=ns.XSD_DURATION)
-    start, steps = _datetime(problem.horizon.start), Literal(str(problem.steps), datatype=ns.XSD_INTEGER)
+    start, steps = timestamp(problem.horizon.start), Literal(str(problem.steps), datatype=ns.XSD_INTEGER)
     lines = []
     for key, (asset, quantity, _) in series.items():
         node = NamedNode(f"{decision.value}/series/{key}")
@@ -196,9 +209,3 @@ def _t(s: NamedNode, p: NamedNode, o: NamedNode | Literal) -> Triple:
 
 def _double(value: float) -> Literal:
     return Literal(repr(float(value)), datatype=ns.XSD_DOUBLE)
-
-
-def _datetime(moment: datetime) -> Literal:
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return Literal(moment.isoformat(), datatype=ns.XSD_DATETIME)

@@ -12,17 +12,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
-from pyoxigraph import Literal, NamedNode
+from pyoxigraph import NamedNode
 
 from enertwin.kg import namespaces as ns
 from enertwin.kg.errors import InputError
 from enertwin.kg.provenance.ledger import Ledger, Receipt
-from enertwin.kg.provenance.record import SOFTWARE_AGENT, ActivityRecord, agent_triples
+from enertwin.kg.provenance.record import SOFTWARE_AGENT, ActivityRecord, agent_triples, boolean
 from enertwin.kg.queries import load_query
 from enertwin.kg.series_snapshot import SnapshotSeries
 from enertwin.kg.store import Store
 from enertwin.reasoning.decision_reader import find_decision
-from enertwin.reasoning.decision_writer import schedule_digest, schedule_series
+from enertwin.reasoning.decision_writer import schedule_digest, schedule_series, series_prefix
 from enertwin.reasoning.dispatch import solve_dispatch
 from enertwin.reasoning.portfolio_reader import read_problem
 from enertwin.reasoning.solver import DispatchResult, SolverSettings
@@ -76,7 +76,7 @@ def replay(store: Store, iri: str, ledger: Ledger | None = None) -> ReplayOutcom
         NamedNode(f"{decision.value}/replay/{began.strftime('%Y%m%dT%H%M%S%f')}"), ns.REPLAY, began, datetime.now(UTC)
     )
     activity.add(activity.iri, ns.PROV_WAS_INFORMED_BY, decision)
-    activity.add(activity.iri, ns.IDENTICAL, _boolean(identical))
+    activity.add(activity.iri, ns.IDENTICAL, boolean(identical))
     for version in versions.values():
         activity.add(activity.iri, ns.PROV_USED, version)
     activity.associate(SOFTWARE_AGENT, ns.OPTIMIZER_ROLE).extend(agent_triples(ledger.signer.identity))
@@ -160,7 +160,7 @@ def recorded_inputs(store: Store, decision: NamedNode) -> tuple[dict[NamedNode, 
 
 def first_difference(store: Store, decision: NamedNode, series: dict[str, tuple[str | None, str, np.ndarray]]) -> str:
     """Where the replayed schedule first departs from the stored one."""
-    prefix = f"decision/{decision.value.rsplit('/', 1)[1]}/"
+    prefix = series_prefix(decision)
     for key in sorted(series):
         asset, quantity, values = series[key]
         stored = store.series.read(prefix + key) if store.series.has(prefix + key) else np.array([])
@@ -171,7 +171,3 @@ def first_difference(store: Store, decision: NamedNode, series: dict[str, tuple[
             t = int(differs[0])
             return f"{quantity} of {asset or key} at step {t}: stored {stored[t]!r}, replayed {values[t]!r}"
     return "the values agree but their hash does not (the recorded hash was changed)"
-
-
-def _boolean(value: bool) -> Literal:
-    return Literal("true" if value else "false", datatype=ns.XSD_BOOLEAN)

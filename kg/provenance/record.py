@@ -38,6 +38,11 @@ def integer(value: int) -> Literal:
     return Literal(str(value), datatype=ns.XSD_INTEGER)
 
 
+def boolean(value: bool) -> Literal:
+    """An ``xsd:boolean`` literal."""
+    return Literal("true" if value else "false", datatype=ns.XSD_BOOLEAN)
+
+
 def person_node(name: str) -> NamedNode:
     """The ``prov:Person`` node of a person's name."""
     return NamedNode(f"{ns.ID_BASE}person/{quote(name, safe='')}")
