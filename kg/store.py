@@ -354,9 +354,9 @@ class Store:
         )
         return next((int(r["count"].value) for r in list(rows)), None)  # type: ignore[union-attr]
 
-    def _switch(self, graph: NamedNode, old: NamedNode | None, new: NamedNode | None, facts: str = "") -> None:
-        """Point ``graph`` at ``new`` (or nowhere) in one transaction, then drop ``old``."""
-        insert = f"{graph} {ns.CURRENT_VERSION} {new} . {facts}" if new is not None else ""
+    def _switch(self, graph: NamedNode, old: NamedNode | None, new: NamedNode | None) -> None:
+        """Point ``graph`` at ``new`` (or nowhere) in one transaction, then drop ``old`` unless retained."""
+        insert = f"{graph} {ns.CURRENT_VERSION} {new} ." if new is not None else ""
         forget = ""
         if old is not None:
             forget = f"DELETE DATA {{ GRAPH {META_GRAPH} {{ {graph} {ns.CURRENT_VERSION} {old} }} }} ;"
