@@ -22,6 +22,10 @@ class StoreError(EnertwinError):
     exit_code = 3
 
 
+class CommitConflict(StoreError):
+    """A compare-and-set commit lost: another writer changed what it was checked against."""
+
+
 class OntologyVersionError(StoreError):
     """The store was written under another ontology version."""
 

@@ -13,7 +13,7 @@ import copy
 import hashlib
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -28,7 +28,7 @@ from enertwin.kg import namespaces as ns
 from enertwin.kg.backend import GraphBackend
 from enertwin.kg.backend_embedded import EmbeddedBackend
 from enertwin.kg.backend_remote import RemoteBackend
-from enertwin.kg.errors import InputError, OntologyVersionError, StoreError, ValidationError
+from enertwin.kg.errors import CommitConflict, InputError, OntologyVersionError, StoreError, ValidationError
 from enertwin.kg.provenance.canonical import canonical_hash
 from enertwin.kg.queries import Bindings, load_query
 from enertwin.kg.series import SeriesStore
@@ -312,17 +312,28 @@ class Store:
             for graph, data in items
         ]
 
-    def commit(self, writes: Sequence[PreparedWrite], meta: str = "", forget: str = "") -> list[WriteReport]:
+    def commit(
+        self,
+        writes: Sequence[PreparedWrite],
+        meta: str = "",
+        forget: str = "",
+        where: str = "",
+        applied: Callable[[], bool] | None = None,
+    ) -> list[WriteReport]:
         """Make prepared writes live together with ``meta`` facts, in one transaction.
 
         ``meta`` triples are added to the meta graph and the ``forget`` update runs in the same
-        transaction: all of it or none of it. Old versions are dropped afterwards unless a
-        recorded activity retained them.
+        transaction: all of it or none of it. With ``where`` (a group pattern), the commit is a
+        compare-and-set: one DELETE/INSERT operation whose ``forget`` is a meta-graph delete
+        template, taking effect only if ``where`` matches and every written graph's current
+        version is still the one it was prepared against; ``applied`` then tells whether it did
+        (a :class:`CommitConflict` if not, with the loaded versions dropped). Old versions are
+        dropped afterwards unless a recorded activity retained them.
         """
         loaded: list[NamedNode] = []
-        links, facts = [], [meta]
+        links, facts, unlinks, guards = [], [meta], [], []
         try:
-            for w in writes:
+            for i, w in enumerate(writes):
                 if w.series is not None:
                     self.series.replace(*w.series)
                 if w.unchanged:
@@ -337,9 +348,22 @@ class Store:
                     links.append(
                         f"DELETE DATA {{ GRAPH {META_GRAPH} {{ {w.graph} {ns.CURRENT_VERSION} {w.previous} }} }} ;"
                     )
-            self.backend.update(
-                f"{forget} {' '.join(links)} INSERT DATA {{ GRAPH {META_GRAPH} {{ {' '.join(facts)} }} }}"
-            )
+                    unlinks.append(f"{w.graph} {ns.CURRENT_VERSION} {w.previous} .")
+                    guards.append(f"GRAPH {META_GRAPH} {{ {w.graph} {ns.CURRENT_VERSION} {w.previous} }}")
+                else:
+                    unlinked = f"GRAPH {META_GRAPH} {{ {w.graph} {ns.CURRENT_VERSION} ?v{i} }}"
+                    guards.append(f"FILTER NOT EXISTS {{ {unlinked} }}")
+            if where:
+                self.backend.update(
+                    f"DELETE {{ GRAPH {META_GRAPH} {{ {forget} {' '.join(unlinks)} }} }} "
+                    f"INSERT {{ GRAPH {META_GRAPH} {{ {' '.join(facts)} }} }} WHERE {{ {' '.join(guards)} {where} }}"
+                )
+                if applied is not None and not applied():
+                    raise CommitConflict("the store changed since this write read it; nothing was stored")
+            else:
+                self.backend.update(
+                    f"{forget} {' '.join(links)} INSERT DATA {{ GRAPH {META_GRAPH} {{ {' '.join(facts)} }} }}"
+                )
         except Exception:
             for physical in loaded:
                 self.backend.drop_graph(physical)

@@ -8,6 +8,8 @@ graphs it describes and the ledger entry become live together or not at all.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,7 +18,7 @@ import pandas as pd
 from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, serialize
 
 from enertwin.kg import namespaces as ns
-from enertwin.kg.errors import StoreError
+from enertwin.kg.errors import CommitConflict, StoreError
 from enertwin.kg.provenance import merkle
 from enertwin.kg.provenance.canonical import canonical_hash
 from enertwin.kg.provenance.keys import Signer
@@ -28,6 +30,7 @@ GENESIS = "0" * 64
 LEDGER_NODE = NamedNode(ns.ID_BASE + "ledger")
 RECORD_GRAPH_BASE = ns.GRAPH_BASE + "record/"
 _PACKAGE = "enertwin.kg.provenance"
+ATTEMPTS = 30  # compare-and-set tries before a writer gives up
 
 
 def record_graph(seq: int) -> NamedNode:
@@ -125,8 +128,36 @@ def leaves(listed: Sequence[LedgerEntry]) -> list[bytes]:
     return [merkle.leaf_hash(bytes.fromhex(e.record_hash)) for e in listed]
 
 
+def _head_guard(size: int, root: str, seq: int) -> str:
+    """The pattern a commit needs to match: the head as read (none if empty) and no entry yet for ``seq``."""
+    if size:
+        head = f"GRAPH {META_GRAPH} {{ {LEDGER_NODE} {ns.TREE_SIZE} {integer(size)} ; {ns.ROOT_HASH} {Literal(root)} }}"
+    else:
+        head = f"FILTER NOT EXISTS {{ GRAPH {META_GRAPH} {{ {LEDGER_NODE} {ns.TREE_SIZE} ?anySize }} }}"
+    free = f"FILTER NOT EXISTS {{ GRAPH {META_GRAPH} {{ ?taken {ns.SEQUENCE_NUMBER} {integer(seq)} }} }}"
+    return f"{head} {free} OPTIONAL {{ GRAPH {META_GRAPH} {{ {LEDGER_NODE} ?headP ?headO }} }}"
+
+
+def _check_sequence(listed: Sequence[LedgerEntry]) -> None:
+    """Refuse to append to a forked ledger (two records with one sequence number) or one with gaps."""
+    by_seq: dict[int, list[LedgerEntry]] = {}
+    for e in listed:
+        by_seq.setdefault(e.seq, []).append(e)
+    for seq, claims in sorted(by_seq.items()):
+        hashes = sorted({e.record_hash for e in claims})
+        if len(hashes) > 1:
+            keys = ", ".join(sorted({e.key.value for e in claims}))
+            raise StoreError(
+                f"the ledger is forked at sequence {seq}: {len(hashes)} records claim {claims[0].record.value} "
+                f"(hashes {', '.join(hashes)}; signed by {keys}); "
+                "run `enertwin audit verify` before appending"
+            )
+    if sorted(by_seq) != list(range(1, len(by_seq) + 1)):
+        raise StoreError("the ledger's sequence has gaps; run `enertwin audit verify` before appending")
+
+
 class Ledger:
-    """Appends signed records to a store (one writer at a time)."""
+    """Appends signed records to a store; concurrent writers serialise on the ledger head (compare-and-set)."""
 
     def __init__(self, store: Store, signer: Signer | None = None) -> None:
         """``signer`` defaults to the key ``enertwin init`` made (an :class:`InputError` if there is none)."""
@@ -135,6 +166,7 @@ class Ledger:
         self.key = key_node(self.signer.key_id)
         self._listed: list[LedgerEntry] = []
         self._published = False
+        self.retries = 0  # compare-and-set commits this ledger lost to another writer and retried
 
     def append(
         self,
@@ -182,8 +214,7 @@ class Ledger:
         head = tree_head(self.store)
         if head is None or head.size != len(self._listed):
             self._listed = entries(self.store)
-        if [e.seq for e in self._listed] != list(range(1, len(self._listed) + 1)):
-            raise StoreError("the ledger's sequence has gaps; run `enertwin audit verify` before appending")
+        _check_sequence(self._listed)
         return self._listed
 
     def _append(
@@ -193,7 +224,33 @@ class Ledger:
         retain: Sequence[NamedNode],
         series: tuple[pd.DataFrame, str] | None,
     ) -> list[Receipt]:
+        """Append as a compare-and-set on the ledger head; a writer that lost rebuilds its records and retries."""
+        for attempt in range(ATTEMPTS):
+            known = len(self._entries())
+            try:
+                return self._try_append(activities, writes, retain, series)
+            except CommitConflict:
+                head = tree_head(self.store)
+                if head is not None and head.size == known:
+                    raise StoreError(
+                        "another writer changed a graph this write replaces; nothing was stored, run it again"
+                    ) from None
+                self.retries += 1
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 (not crypto) spread the retries of several losers
+        raise StoreError(
+            f"another writer kept appending to the ledger; this record was not stored (tried {ATTEMPTS} times)"
+        )
+
+    def _try_append(
+        self,
+        activities: Sequence[ActivityRecord],
+        writes: Sequence[PreparedWrite],
+        retain: Sequence[NamedNode],
+        series: tuple[pd.DataFrame, str] | None,
+    ) -> list[Receipt]:
+        """One attempt: records built on the head as read, committed only if that head is still current."""
         listed = list(self._entries())
+        expected = len(listed), merkle.root(leaves(listed)).hex()
         now = datetime.now(UTC)
         contents, added = [], []
         for activity in activities:
@@ -210,8 +267,18 @@ class Ledger:
             records = [self.store.prepare(graph, content, RdfFormat.N_TRIPLES, series=frame, series_prefix=prefix)]
         else:
             records = self.store.prepare_batch(contents, RdfFormat.N_TRIPLES)
-        forget = f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {LEDGER_NODE} ?p ?o }} }} ;"
-        reports = self.store.commit([*writes, *records], self._ledger_facts(added, listed, now, retain), forget)
+        first = added[0]
+
+        def applied() -> bool:
+            return any(e.record_hash == first.record_hash for e in entries(self.store, first.record))
+
+        reports = self.store.commit(
+            [*writes, *records],
+            self._ledger_facts(added, listed, now, retain),
+            forget=f"{LEDGER_NODE} ?headP ?headO .",
+            where=_head_guard(*expected, first.seq),
+            applied=applied,
+        )
         self._listed = listed
         kept = reports[len(writes) :]
         return [Receipt(e, record_graph(e.seq), (*reports[: len(writes)], r)) for e, r in zip(added, kept, strict=True)]
