@@ -262,9 +262,20 @@ class Store:
         self._writable()
         if series is not None and series_prefix is None:
             raise InputError("series were given without the key prefix they replace")
+        return self._prepare_in(self._dataset(graph), graph, data, fmt, series, series_prefix)
+
+    def _prepare_in(
+        self,
+        dataset: Dataset,
+        graph: NamedNode,
+        data: bytes | str | Path,
+        fmt: RdfFormat,
+        series: pd.DataFrame | None = None,
+        series_prefix: str | None = None,
+    ) -> PreparedWrite:
+        """:meth:`prepare` against the graphs ``dataset`` names (first open: the ontology not yet live)."""
         raw = data.encode("utf-8") if isinstance(data, str) else data
         digest = _sha256(raw)
-        dataset = self._dataset(graph)
         series_part = (series, series_prefix) if series is not None and series_prefix is not None else None
         if dataset.target is not None and (same := self._version_info(dataset.target, digest)) is not None:
             return PreparedWrite(graph, dataset.target, dataset.target, raw, fmt, digest, same, (), series_part)
@@ -320,11 +331,13 @@ class Store:
         recorded activity retained them.
         """
         loaded: list[NamedNode] = []
+        staged: list[NamedNode] = []
         links, facts = [], [meta]
         try:
             for w in writes:
                 if w.series is not None:
-                    self.series.replace(*w.series)
+                    self.series.stage(w.physical.value, *w.series)  # unread until promoted below
+                    staged.append(w.physical)
                 if w.unchanged:
                     continue
                 self.backend.load_graph(w.physical, w.data, w.fmt)
@@ -340,10 +353,15 @@ class Store:
             self.backend.update(
                 f"{forget} {' '.join(links)} INSERT DATA {{ GRAPH {META_GRAPH} {{ {' '.join(facts)} }} }}"
             )
-        except Exception:
+        except BaseException:  # a Ctrl-C too: nothing of this write may stay behind
             for physical in loaded:
                 self.backend.drop_graph(physical)
+            for physical in staged:
+                self.series.discard(physical.value)
             raise
+        # the pointer switch above is the commit point; a kill from here on is rolled forward at the next open
+        for physical in staged:
+            self.series.promote(physical.value)
         self._drop_unretained([w.previous for w in writes if w.previous is not None and not w.unchanged])
         return [WriteReport(w.graph, w.size, w.warnings, w.unchanged, w.physical) for w in writes]
 
@@ -427,29 +445,96 @@ class Store:
     # -- set-up ----------------------------------------------------------------------------
 
     def _ensure_initialised(self) -> None:
-        """A new store gets its version, the ontology and the default cost model; an old one is checked."""
+        """A new store gets its version, the ontology and the default cost model in one commit; an old one is checked.
+
+        Both graphs are loaded first and one update then writes the version record and both
+        pointers: a kill before it leaves only unpointed graphs and no version record, which
+        the next open drops (see :meth:`_leftovers_of_first_open`) before initialising again.
+        """
         version = self.ontology_version()
         if version is None:
             if self.backend.named_graphs():
-                raise OntologyVersionError(
-                    "the store holds data but no enertwin version record; it was not written by enertwin"
-                )
-            meta = (
-                f"{STORE_NODE} {ns.RDF_TYPE} {ns.STORE_METADATA} .\n"
-                f"{STORE_NODE} {ns.ONTOLOGY_VERSION_PROP} {Literal(ns.ONTOLOGY_VERSION)} .\n"
-            )
-            self.backend.update(f"INSERT DATA {{ GRAPH {META_GRAPH} {{ {meta} }} }}")
-            ontology = (files("enertwin.ontology") / "enertwin.ttl").read_bytes()
-            physical = NamedNode(f"{ONTOLOGY_GRAPH.value}/version/{ns.ONTOLOGY_VERSION}")
-            self.backend.load_graph(physical, ontology, RdfFormat.TURTLE)
-            self._switch(ONTOLOGY_GRAPH, None, physical)
-            self.replace_graph(COST_GRAPH, default_cost_table(), RdfFormat.TURTLE)
+                if not self._leftovers_of_first_open():
+                    raise OntologyVersionError(
+                        "the store holds data but no enertwin version record; it was not written by enertwin"
+                    )
+                for graph in self.backend.named_graphs():
+                    self.backend.drop_graph(graph)
+            self._initialise()
         elif version != ns.ONTOLOGY_VERSION:
             raise OntologyVersionError(
                 f"the store was written under ontology version {version}; this enertwin uses "
                 f"{ns.ONTOLOGY_VERSION}. Nothing was changed; migrate the store or use a matching enertwin."
             )
+        self._settle_series()
         self._collect_garbage()
+
+    def _initialise(self) -> None:
+        ontology = (files("enertwin.ontology") / "enertwin.ttl").read_bytes()
+        physical = NamedNode(f"{ONTOLOGY_GRAPH.value}/version/{ns.ONTOLOGY_VERSION}")
+        self.backend.load_graph(physical, ontology, RdfFormat.TURTLE)
+        costs = self._prepare_in(
+            Dataset(target=None, others=(META_GRAPH, physical)), COST_GRAPH, default_cost_table(), RdfFormat.TURTLE
+        )
+        meta = (
+            f"{STORE_NODE} {ns.RDF_TYPE} {ns.STORE_METADATA} . "
+            f"{STORE_NODE} {ns.ONTOLOGY_VERSION_PROP} {Literal(ns.ONTOLOGY_VERSION)} . "
+            f"{ONTOLOGY_GRAPH} {ns.CURRENT_VERSION} {physical} . "
+        )
+        try:
+            self.commit([costs], meta=meta)
+        except BaseException:
+            self.backend.drop_graph(physical)
+            raise
+
+    def _leftovers_of_first_open(self) -> bool:
+        """Whether every graph present is an unpointed ontology or cost version (a first open that was killed)."""
+        if self.backend.ask("ASK { ?s ?p ?o }", graphs=[META_GRAPH]):
+            return False
+        own = (f"{ONTOLOGY_GRAPH.value}/version/", f"{COST_GRAPH.value}/version/")
+        return all(g.value.startswith(own) for g in self.backend.named_graphs())
+
+    def _settle_series(self) -> None:
+        """Finish what interrupted writes left in the series' staging area.
+
+        Series staged for a version that is live were committed with it (the process died
+        before promoting them): they are promoted now. The rest belong to no live version
+        and are discarded, on an embedded store only (on a shared endpoint another process
+        may be about to make its version live); :meth:`orphans` reports them.
+        """
+        live = {v.value for v in self.live().values()}
+        for version in self.series.staged():
+            if version in live:
+                self.series.promote(version)
+            elif isinstance(self.backend, EmbeddedBackend):
+                self.series.discard(version)
+
+    def orphans(self) -> list[Violation]:
+        """Series staged for no live version, and graph versions no logical graph points at (nor retains)."""
+        live = self.live()
+        found = [
+            Violation(
+                version,
+                ns.ET_BASE + "OrphanSeries",
+                f"{count} series value(s) were staged for graph version <{version}>, which never became live "
+                "(an interrupted write); the next open of an embedded store collects them",
+                Severity.WARNING,
+            )
+            for version, count in self.series.staged().items()
+            if version not in {v.value for v in live.values()}
+        ]
+        keep = {META_GRAPH, *live.values()}
+        found += [
+            Violation(
+                graph.value,
+                ns.ET_BASE + "OrphanGraphVersion",
+                "this graph version is neither live nor retained by a recorded activity (an interrupted write)",
+                Severity.WARNING,
+            )
+            for graph in self.backend.named_graphs()
+            if graph not in keep and not self.is_retained(graph)
+        ]
+        return found
 
     def _collect_garbage(self) -> None:
         """Drop physical graphs no logical graph points at (left by a write that was interrupted)."""
