@@ -82,6 +82,7 @@ class Store:
         self.series = series
         self.validator = validator or ShapeValidator.default()
         self._pinned: dict[NamedNode, NamedNode] | None = None
+        self.collected: list[Violation] = []  # what this open cleaned up after interrupted writes
         self._ensure_initialised()
 
     @classmethod
@@ -503,34 +504,29 @@ class Store:
         may be about to make its version live); :meth:`orphans` reports them.
         """
         live = {v.value for v in self.live().values()}
-        for version in self.series.staged():
+        for version, count in self.series.staged().items():
             if version in live:
                 self.series.promote(version)
             elif isinstance(self.backend, EmbeddedBackend):
                 self.series.discard(version)
+                self.collected.append(_orphan_series(version, count, "were collected when the store was opened"))
 
     def orphans(self) -> list[Violation]:
-        """Series staged for no live version, and graph versions no logical graph points at (nor retains)."""
+        """Leftovers of interrupted writes: those this open collected, then those still here (warnings).
+
+        Still here: series staged for no live version, and graph versions no logical graph
+        points at nor a recorded activity retains (an embedded store collects both at open).
+        """
         live = self.live()
-        found = [
-            Violation(
-                version,
-                ns.ET_BASE + "OrphanSeries",
-                f"{count} series value(s) were staged for graph version <{version}>, which never became live "
-                "(an interrupted write); the next open of an embedded store collects them",
-                Severity.WARNING,
-            )
+        found = list(self.collected)
+        found += [
+            _orphan_series(version, count, "wait for a graph version that never became live")
             for version, count in self.series.staged().items()
             if version not in {v.value for v in live.values()}
         ]
         keep = {META_GRAPH, *live.values()}
         found += [
-            Violation(
-                graph.value,
-                ns.ET_BASE + "OrphanGraphVersion",
-                "this graph version is neither live nor retained by a recorded activity (an interrupted write)",
-                Severity.WARNING,
-            )
+            _orphan_version(graph.value, "is neither live nor retained by a recorded activity")
             for graph in self.backend.named_graphs()
             if graph not in keep and not self.is_retained(graph)
         ]
@@ -544,6 +540,25 @@ class Store:
         for graph in self.backend.named_graphs():
             if graph not in keep and not self.is_retained(graph):
                 self.backend.drop_graph(graph)
+                self.collected.append(_orphan_version(graph.value, "was collected when the store was opened"))
+
+
+def _orphan_series(version: str, count: int, state: str) -> Violation:
+    return Violation(
+        version,
+        ns.ET_BASE + "OrphanSeries",
+        f"{count} series value(s) staged for graph version <{version}> {state} (an interrupted write)",
+        Severity.WARNING,
+    )
+
+
+def _orphan_version(version: str, state: str) -> Violation:
+    return Violation(
+        version,
+        ns.ET_BASE + "OrphanGraphVersion",
+        f"this graph version {state} (an interrupted write)",
+        Severity.WARNING,
+    )
 
 
 def remote_series_path(url: str) -> Path:
