@@ -245,8 +245,9 @@ class Store:
         """Replace logical ``graph`` by ``data`` (and the series under ``series_prefix`` by ``series``).
 
         The new content is validated first; on any violation nothing is written and a
-        :class:`ValidationError` names each broken rule. Then the series are written, the
-        data is loaded into a new physical graph, and one transaction makes it live.
+        :class:`ValidationError` names each broken rule. Then the series are staged, the
+        data is loaded into a new physical graph, one transaction makes it live and the
+        staged series are promoted (see :meth:`commit`).
         """
         return self.commit([self.prepare(graph, data, fmt, series=series, series_prefix=series_prefix)])[0]
 
@@ -330,6 +331,15 @@ class Store:
         ``meta`` triples are added to the meta graph and the ``forget`` update runs in the same
         transaction: all of it or none of it. Old versions are dropped afterwards unless a
         recorded activity retained them.
+
+        Series cannot share that transaction (they live in DuckDB), so they are staged under
+        the new version's IRI first and promoted after the pointer moved: the pointer switch
+        is the commit point for both. A failure before it discards the staged series and the
+        loaded graphs; a kill leaves staged rows that the next open promotes (version live) or
+        discards (not live). Replay reads recorded snapshots, never the live series, so the
+        old series are replaced at promotion even when the old graph version is retained.
+        Cost: the values are written twice (staged, then copied), about 0.1 s per 600,000
+        values; an hv-mixed import took 3.8–4.0 s before and 4.0–4.6 s after (noisy host).
         """
         loaded: list[NamedNode] = []
         staged: list[NamedNode] = []
