@@ -463,6 +463,9 @@ class Store:
         the next open drops (see :meth:`_leftovers_of_first_open`) before initialising again.
         """
         version = self.ontology_version()
+        if version == ns.ONTOLOGY_VERSION and self._half_initialised():
+            self.backend.drop_graph(META_GRAPH)  # left by a first open killed before this fix: redo it
+            version = None
         if version is None:
             if self.backend.named_graphs():
                 if not self._leftovers_of_first_open():
@@ -497,6 +500,11 @@ class Store:
         except BaseException:
             self.backend.drop_graph(physical)
             raise
+
+    def _half_initialised(self) -> bool:
+        """Whether a version record stands without the ontology or the cost table, and nothing else is live."""
+        live = set(self.live())
+        return live != {ONTOLOGY_GRAPH, COST_GRAPH} and live <= {ONTOLOGY_GRAPH, COST_GRAPH}
 
     def _leftovers_of_first_open(self) -> bool:
         """Whether every graph present is an unpointed ontology or cost version (a first open that was killed)."""

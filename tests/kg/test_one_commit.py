@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from pyoxigraph import NamedNode, RdfFormat
+from pyoxigraph import Literal, NamedNode, RdfFormat
 from typer.testing import CliRunner
 
 from enertwin.api.cli import app
 from enertwin.kg import namespaces as ns
 from enertwin.kg.backend_embedded import EmbeddedBackend
 from enertwin.kg.errors import StoreError
-from enertwin.kg.store import COST_GRAPH, ONTOLOGY_GRAPH, Store
+from enertwin.kg.store import COST_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, STORE_NODE, Store
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 PORTFOLIO = NamedNode(ns.GRAPH_BASE + "test/portfolio")
@@ -171,3 +171,17 @@ Store.open(Path({str(tmp_path / "s")!r}))
     with Store.open(tmp_path / "s") as store:
         assert store.ontology_version() == ns.ONTOLOGY_VERSION
         assert store.has_graph(ONTOLOGY_GRAPH) and store.has_graph(COST_GRAPH)
+
+
+def test_a_store_an_older_first_open_left_half_initialised_is_completed(tmp_path: Path) -> None:
+    """The version record written, the kill before the ontology (what the earlier three-step open left)."""
+    (tmp_path / "s").mkdir()
+    backend = EmbeddedBackend(tmp_path / "s" / "graph")
+    backend.update(
+        f"INSERT DATA {{ GRAPH {META_GRAPH} {{ {STORE_NODE} {ns.ONTOLOGY_VERSION_PROP} "
+        f"{Literal(ns.ONTOLOGY_VERSION)} }} }}"
+    )
+    backend.close()
+    with Store.open(tmp_path / "s") as store:
+        assert store.has_graph(ONTOLOGY_GRAPH) and store.has_graph(COST_GRAPH)
+        assert store.check_all() == []
