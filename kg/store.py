@@ -338,8 +338,9 @@ class Store:
         loaded graphs; a kill leaves staged rows that the next open promotes (version live) or
         discards (not live). Replay reads recorded snapshots, never the live series, so the
         old series are replaced at promotion even when the old graph version is retained.
-        Cost: the values are written twice (staged, then copied), about 0.1 s per 600,000
-        values; an hv-mixed import took 3.8–4.0 s before and 4.0–4.6 s after (noisy host).
+        Cost: the values are written twice (staged, then copied): 632,448 values 0.10 → 0.20 s,
+        6.3 M values 0.78 → 1.50 s (``bench/series_commit_bench.py``); a 1-HV-mixed--0-sw import
+        took 3.9–4.6 s before and 4.0–4.6 s after on a shared 2-core host (within its noise).
         """
         loaded: list[NamedNode] = []
         staged: list[NamedNode] = []
