@@ -207,6 +207,11 @@ class SeriesStore:
         }
         return [k for k in wanted if k not in present]
 
+    def keys(self) -> dict[str, int]:
+        """Every live series key → its number of values."""
+        rows = self._db.execute("SELECT series_key, count(*) FROM series_values GROUP BY series_key").fetchall()
+        return {str(key): int(n) for key, n in rows}
+
     def count(self) -> int:
         """Number of stored values."""
         rows = self._db.execute("SELECT count(*) FROM series_values").fetchall()

@@ -534,7 +534,8 @@ class Store:
         """Leftovers of interrupted writes: those this open collected, then those still here (warnings).
 
         Still here: series staged for no live version, and graph versions no logical graph
-        points at nor a recorded activity retains (an embedded store collects both at open).
+        points at nor a recorded activity retains (an embedded store collects both at open);
+        and live series no live graph names (reported only: they may be a user's own).
         """
         live = self.live()
         found = list(self.collected)
@@ -542,6 +543,18 @@ class Store:
             _orphan_series(version, count, "wait for a graph version that never became live")
             for version, count in self.series.staged().items()
             if version not in {v.value for v in live.values()}
+        ]
+        named = {str(r["key"].value) for r in self.query(load_query("enertwin.kg", "series_references.rq"))}  # type: ignore[union-attr]
+        found += [
+            Violation(
+                key,
+                ns.ET_BASE + "OrphanSeries",
+                f"{count} series value(s) under key {key!r} are named by no live graph (left by an interrupted "
+                "write or drop, or written beside the store)",
+                Severity.WARNING,
+            )
+            for key, count in sorted(self.series.keys().items())
+            if key not in named
         ]
         keep = {META_GRAPH, *live.values()}
         found += [
