@@ -135,13 +135,13 @@ def validate_command(
     code: Annotated[str | None, typer.Option("--code", help="Topology of this imported SimBench grid only.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Check the whole store: every shape, every series reference, and the topology (networkx).
+    """Check the whole store: every shape, every series reference, the topology (networkx) and leftovers.
 
     Exits 5 when a violation is found; warnings (e.g. an island) leave the exit code 0.
     """
     grid = grid_node(resolve_code(code)) if code else None
     with opened(store) as target:
-        found = target.check_all() + check_topology(target, grid)
+        found = target.check_all() + target.orphans() + check_topology(target, grid)
     rows = [
         {"severity": v.severity.value, "focus": v.focus, "name": v.source_name, "rule": v.shape, "message": v.message}
         for v in found

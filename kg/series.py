@@ -3,6 +3,14 @@
 The graph holds each series' IRI, unit, resolution, source and key; the values
 live here, one row per (series key, step), so that reading a slice is one
 indexed range scan that returns numpy arrays.
+
+A write's series are first *staged* (``series_staged``, tagged with the physical graph
+version that names them) and only *promoted* into ``series_values`` once that version is
+live: DuckDB and the graph store cannot share one transaction, so the graph's pointer
+switch is the commit point and the staging rows are its intent log. A staged version
+whose graph is live is promoted (rolled forward) at the next open; one whose graph never
+became live is an orphan and is discarded (rolled back). Readers see only
+``series_values``, so they never see series of a version that is not live.
 """
 
 from __future__ import annotations
@@ -23,6 +31,16 @@ CREATE TABLE IF NOT EXISTS series_values (
     series_key VARCHAR NOT NULL,
     step INTEGER NOT NULL,
     value DOUBLE NOT NULL
+);
+CREATE TABLE IF NOT EXISTS series_staged (
+    version VARCHAR NOT NULL,
+    series_key VARCHAR NOT NULL,
+    step INTEGER NOT NULL,
+    value DOUBLE NOT NULL
+);
+CREATE TABLE IF NOT EXISTS series_staging (
+    version VARCHAR NOT NULL,
+    prefix VARCHAR NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ledger_leaf_cache (
     size INTEGER NOT NULL,
@@ -61,11 +79,18 @@ class SeriesStore:
         self._db.close()
 
     def replace(self, frame: pd.DataFrame, prefix: str) -> int:
-        """Replace every series whose key starts with ``prefix`` by the columns of ``frame``.
+        """Replace every series whose key starts with ``prefix`` by the columns of ``frame`` at once.
 
         Each column of ``frame`` is one series, its key is the column name; rows are
         steps from 0. Done in one transaction: all or nothing. Returns the values written.
+        A graph write uses :meth:`stage` and :meth:`promote` instead (see the module text).
         """
+        version = f"direct:{prefix}"
+        self.stage(version, frame, prefix)
+        return self.promote(version)
+
+    def stage(self, version: str, frame: pd.DataFrame, prefix: str) -> None:
+        """Keep ``frame`` (series under ``prefix``) aside for graph version ``version``; nothing reads it yet."""
         bad = [c for c in frame.columns if not str(c).startswith(prefix)]
         if bad:
             raise InputError(f"series keys {bad[:3]} do not start with the prefix {prefix!r}")
@@ -73,25 +98,64 @@ class SeriesStore:
         wide.insert(0, "step", range(len(wide)))
         self._db.execute("BEGIN TRANSACTION")
         try:
-            self._db.execute("DELETE FROM series_values WHERE starts_with(series_key, ?)", [prefix])
-            self._db.register("incoming_series", wide)
-            written = 0
+            self._db.execute("DELETE FROM series_staged WHERE version = ?", [version])
+            self._db.execute("DELETE FROM series_staging WHERE version = ?", [version])
+            self._db.execute("INSERT INTO series_staging VALUES (?, ?)", [version, prefix])
             if len(frame.columns):
+                self._db.register("incoming_series", wide)
                 self._db.execute(
-                    "INSERT INTO series_values SELECT series_key, step, value FROM "
+                    "INSERT INTO series_staged SELECT ?, series_key, step, value FROM "
                     "(UNPIVOT incoming_series ON COLUMNS(* EXCLUDE (step)) INTO NAME series_key VALUE value) "
-                    "WHERE value IS NOT NULL"
+                    "WHERE value IS NOT NULL",
+                    [version],
                 )
-                rows = self._db.execute(
-                    "SELECT count(*) FROM series_values WHERE starts_with(series_key, ?)", [prefix]
-                ).fetchall()
-                written = int(rows[0][0])
-            self._db.unregister("incoming_series")
+                self._db.unregister("incoming_series")
             self._db.execute("COMMIT")
         except duckdb.Error as exc:
             self._db.execute("ROLLBACK")
             raise StoreError(f"cannot write series {prefix!r}: {exc}") from exc
+
+    def promote(self, version: str) -> int:
+        """Make the series staged for ``version`` the live ones under their prefix, in one transaction.
+
+        Returns the values now stored under the prefix (0 if nothing was staged for ``version``).
+        """
+        self._db.execute("BEGIN TRANSACTION")
+        try:
+            rows = self._db.execute("SELECT prefix FROM series_staging WHERE version = ?", [version]).fetchall()
+            written = 0
+            for (prefix,) in rows:
+                self._db.execute("DELETE FROM series_values WHERE starts_with(series_key, ?)", [prefix])
+                self._db.execute(
+                    "INSERT INTO series_values SELECT series_key, step, value FROM series_staged WHERE version = ?",
+                    [version],
+                )
+                counted = self._db.execute(
+                    "SELECT count(*) FROM series_values WHERE starts_with(series_key, ?)", [prefix]
+                ).fetchall()
+                written = int(counted[0][0])
+            self._db.execute("DELETE FROM series_staged WHERE version = ?", [version])
+            self._db.execute("DELETE FROM series_staging WHERE version = ?", [version])
+            self._db.execute("COMMIT")
+        except duckdb.Error as exc:
+            self._db.execute("ROLLBACK")
+            raise StoreError(f"cannot make the series of <{version}> live: {exc}") from exc
         return written
+
+    def discard(self, version: str) -> None:
+        """Forget the series staged for ``version`` (its graph never became live)."""
+        self._db.execute("BEGIN TRANSACTION")
+        self._db.execute("DELETE FROM series_staged WHERE version = ?", [version])
+        self._db.execute("DELETE FROM series_staging WHERE version = ?", [version])
+        self._db.execute("COMMIT")
+
+    def staged(self) -> dict[str, int]:
+        """Graph version → number of values staged for it and not yet promoted or discarded."""
+        rows = self._db.execute(
+            "SELECT s.version, count(v.version) FROM series_staging s "
+            "LEFT JOIN series_staged v ON v.version = s.version GROUP BY s.version ORDER BY s.version"
+        ).fetchall()
+        return {str(version): int(n) for version, n in rows}
 
     def delete(self, prefix: str) -> None:
         """Remove every series whose key starts with ``prefix``."""
@@ -142,6 +206,11 @@ class SeriesStore:
             ).fetchall()
         }
         return [k for k in wanted if k not in present]
+
+    def keys(self) -> dict[str, int]:
+        """Every live series key → its number of values."""
+        rows = self._db.execute("SELECT series_key, count(*) FROM series_values GROUP BY series_key").fetchall()
+        return {str(key): int(n) for key, n in rows}
 
     def count(self) -> int:
         """Number of stored values."""
