@@ -26,6 +26,7 @@ from enertwin.kg.series import SeriesStore
 from enertwin.kg.validation.shacl import ShapeValidator
 from enertwin.kg.violation import Severity, Violation
 
+RECORD_GRAPH_BASE = ns.GRAPH_BASE + "record/"
 SERIES_CHECK = "https://w3id.org/enertwin/shapes#SeriesReferenceCheck"
 
 
@@ -64,6 +65,7 @@ def check_write(
     """Violations the store would hold after ``delta`` on the nodes it touches, and the delta's size."""
     scratch = Store()
     _parse_into(scratch, delta)
+    _refuse_key_publication(scratch, delta.graph)
     size = len(scratch)
     # blank nodes of the write (a record's qualified associations) are checked too, by their scratch labels
     blanks = {str(q.subject) for q in scratch if isinstance(q.subject, BlankNode)}
@@ -99,6 +101,19 @@ def check_write(
     names = {n.value for n in focus} | blanks
     found = [v for v in validator.validate(scratch) if v.focus in names]
     return found + series_violations(scratch, series, pending_series, names), size
+
+
+def _refuse_key_publication(scratch: Store, graph: NamedNode) -> None:
+    """Only ledger records may publish signing keys: a key published by any other write would count."""
+    if graph.value.startswith(RECORD_GRAPH_BASE) and graph.value[len(RECORD_GRAPH_BASE) :].isdigit():
+        return
+    patterns = ((ns.PUBLIC_KEY, None), (ns.RDF_TYPE, ns.SIGNING_KEY), (ns.RDF_TYPE, ns.KEY_PUBLICATION))
+    for predicate, obj in patterns:
+        for q in scratch.quads_for_pattern(None, predicate, obj):
+            raise InputError(
+                f"<{graph.value}> may not publish signing keys (it holds {q.subject} {q.predicate} {q.object}):"
+                " only ledger records (etg:record/<n>) publish keys"
+            )
 
 
 def _parse_into(scratch: Store, delta: Delta) -> None:

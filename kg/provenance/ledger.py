@@ -106,10 +106,24 @@ def tree_head(store: Store) -> TreeHead | None:
     return None
 
 
-def public_key_of(store: Store, key: NamedNode) -> str | None:
-    """The base64 public key published for ``key``, if any record publishes it (one index lookup)."""
+def public_key_of(store: Store, key: NamedNode, at: int | None = None) -> str | None:
+    """The base64 public key published for ``key`` by the earliest ledger record (at or before ``at``) that does.
+
+    Only a record graph that is itself a ledger entry counts: key triples in any other graph
+    (a cost model, an import) publish nothing.
+    """
+    logical_of = {physical: logical for logical, physical in store.live().items()}
     rows = store.backend.select(load_query(_PACKAGE, "public_key.rq"), {"key": key}, graphs=None)
-    return next((str(r["public"].value) for r in list(rows)), None)  # type: ignore[union-attr]
+    found: dict[int, str] = {}
+    for r in rows:
+        logical = logical_of.get(r["g"])  # type: ignore[arg-type]
+        tail = logical.value[len(RECORD_GRAPH_BASE) :] if logical is not None else ""
+        if logical is None or not logical.value.startswith(RECORD_GRAPH_BASE) or not tail.isdigit():
+            continue
+        seq = int(tail)
+        if (at is None or seq <= at) and entries(store, record_node(seq)):
+            found.setdefault(seq, str(r["public"].value))  # type: ignore[union-attr]
+    return found[min(found)] if found else None
 
 
 def record_contents(store: Store, selected: Sequence[LedgerEntry] | None = None) -> dict[str, bytes]:
@@ -189,7 +203,7 @@ class Ledger:
 
     def key_published(self) -> bool:
         """Whether the signer's public key is published in this store."""
-        return self.store.ask(load_query(_PACKAGE, "published_key.rq"), {"key": self.key})
+        return public_key_of(self.store, self.key) == self.signer.public_key
 
     def publish_key(self) -> Receipt:
         """Append a key publication: the public key, who holds it, signed by itself."""

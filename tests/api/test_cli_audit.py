@@ -145,3 +145,49 @@ def _cost_model(tmp_path: Path) -> str:
     path = tmp_path / "costs.ttl"
     path.write_bytes(default_cost_table().replace(b"6.0", b"7.0", 1))
     return str(path)
+
+
+def _key_publication_turtle(key: str, public: str) -> bytes:
+    """Triples that look like a key publication (the attack: a cost model that publishes an operator's key)."""
+    return (
+        f'<{key}> a <{ns.SIGNING_KEY.value}> ; <{ns.PUBLIC_KEY.value}> "{public}" ;'
+        f" <http://www.w3.org/ns/prov#wasGeneratedBy> <{ns.ID_BASE}forged-publication> .\n"
+        f"<{ns.ID_BASE}forged-publication> a <{ns.KEY_PUBLICATION.value}> .\n"
+    ).encode()
+
+
+def test_a_cost_model_cannot_publish_a_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from enertwin.kg.provenance.keys import Signer
+    from enertwin.kg.provenance.ledger import key_node
+    from enertwin.kg.store import default_cost_table
+
+    store = str(tmp_path / "store")
+    assert runner.invoke(app, ["init", "--store", store]).exit_code == 0
+    monkeypatch.setenv("ENERTWIN_HOME", str(tmp_path / "bob"))  # a second, legitimate operator
+    bob = Signer.create(tmp_path / "bob" / "keys")
+    forged = tmp_path / "costs.ttl"
+    forged.write_bytes(default_cost_table() + _key_publication_turtle(key_node(bob.key_id).value, bob.public_key))
+    attack = runner.invoke(app, ["costs", "load", str(forged), "--store", store])
+    assert attack.exit_code == 2, attack.output
+    assert "may not publish signing keys" in attack.output and "only ledger records" in attack.output
+    assert runner.invoke(app, ["costs", "load", _cost_model(tmp_path), "--store", store]).exit_code == 0
+    assert runner.invoke(app, ["audit", "verify", "--store", store]).exit_code == 0
+
+
+def test_key_triples_outside_the_ledger_publish_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from enertwin.kg.provenance.keys import Signer
+    from enertwin.kg.provenance.ledger import key_node, public_key_of
+    from enertwin.kg.store import COST_GRAPH
+
+    store = str(tmp_path / "store")
+    assert runner.invoke(app, ["init", "--store", store]).exit_code == 0
+    monkeypatch.setenv("ENERTWIN_HOME", str(tmp_path / "bob"))
+    bob = Signer.create(tmp_path / "bob" / "keys")
+    with Store.open(store) as opened:  # planted past the write check, straight into the cost graph's version
+        physical = opened.live()[COST_GRAPH]
+        triples = _key_publication_turtle(key_node(bob.key_id).value, bob.public_key).decode()
+        opened.backend.update(f"INSERT DATA {{ GRAPH {physical} {{ {triples} }} }}")
+        assert public_key_of(opened, key_node(bob.key_id)) is None
+    assert runner.invoke(app, ["costs", "load", _cost_model(tmp_path), "--store", store]).exit_code == 0
+    result = runner.invoke(app, ["audit", "verify", "--store", store])
+    assert result.exit_code == 0, result.output
