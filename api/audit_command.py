@@ -14,6 +14,7 @@ import typer
 from pyoxigraph import NamedNode
 
 from enertwin.api.common import DEFAULT_STORE, JsonOption, StoreOption, opened, out, reports_errors
+from enertwin.api.common import iri as checked_iri
 from enertwin.kg import namespaces as ns
 from enertwin.kg.errors import EvidenceError, InputError
 from enertwin.kg.provenance.export import export_records
@@ -83,7 +84,7 @@ def proof_command(
 ) -> None:
     """Print the inclusion proof of one record in the signed Merkle tree (JSON, checkable offline)."""
     with opened(store) as target:
-        proof = inclusion_proof(target, iri)
+        proof = inclusion_proof(target, checked_iri(iri))
     if not check_proof(proof):
         raise EvidenceError(f"the proof of <{proof.record}> does not check against the signed tree head")
     out.print_json(json.dumps(proof.as_json()))
@@ -112,7 +113,7 @@ def export_command(
 ) -> None:
     """Export provenance records for standard PROV tooling."""
     with opened(store) as target:
-        selected = [find_entry(target, iri) for iri in iris] if iris else None
+        selected = [find_entry(target, checked_iri(iri)) for iri in iris] if iris else None
         text = export_records(record_contents(target, selected), fmt)
     if out_file is None:
         out.out(text, end="" if text.endswith("\n") else "\n", highlight=False)
@@ -130,7 +131,7 @@ def replay_command(
 ) -> None:
     """Re-run a decision from the inputs it recorded and report whether the schedule is identical (exit 7 if not)."""
     with opened(store) as target:
-        outcome = replay(target, decision)
+        outcome = replay(target, checked_iri(decision, "decision"))
     if as_json:
         summary = {
             "decision": outcome.decision,
@@ -150,7 +151,7 @@ def replay_command(
 
 def _verdict(kind: NamedNode, decision: str, store: str, reason: str | None) -> None:
     with opened(store) as target:
-        found = find_decision(target, decision)
+        found = find_decision(target, checked_iri(decision, "decision"))
         receipt = record_verdict(Ledger(target), kind, NamedNode(found.decision), NamedNode(found.schedule), reason)
     word = "approval" if kind == ns.APPROVAL else "override"
     out.print(f"{word} of {found.decision} recorded in {receipt.graph.value}", highlight=False)

@@ -24,6 +24,7 @@ from enertwin.api.common import (
     DEFAULT_STORE,
     JsonOption,
     StoreOption,
+    iri,
     opened,
     out,
     progress_bar,
@@ -332,7 +333,7 @@ def explain_command(
 ) -> None:
     """Why a schedule is what it is: marginal prices per step and reasons per asset, with their graph facts."""
     with opened(store) as target:
-        explanation = explain(target, decision)
+        explanation = explain(target, iri(decision, "decision"))
     steps = explanation.problem.steps
     if step is not None and not 0 <= step < steps:
         raise InputError(f"--step {step} is outside the schedule's {steps} steps (0 … {steps - 1})")

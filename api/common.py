@@ -8,11 +8,12 @@ from functools import wraps
 from typing import Annotated, ParamSpec, TypeVar
 
 import typer
+from pyoxigraph import NamedNode
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from enertwin.kg.errors import EnertwinError
+from enertwin.kg.errors import EnertwinError, InputError
 from enertwin.kg.store import Store
 
 out = Console()
@@ -43,8 +44,19 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         except EnertwinError as exc:
             err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from exc
+        except KeyboardInterrupt as exc:
+            err.print("[bold red]interrupted:[/] stopped before the write committed", highlight=False, markup=True)
+            raise typer.Exit(130) from exc
 
     return run
+
+
+def iri(text: str, what: str = "IRI") -> str:
+    """``text`` checked as an absolute IRI, so a typo is bad input (exit 2) rather than a traceback."""
+    try:
+        return NamedNode(text).value
+    except ValueError as exc:
+        raise InputError(f"{what} {text!r} is not an IRI (expected e.g. https://…/decision/…): {exc}") from exc
 
 
 @contextmanager
