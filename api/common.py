@@ -45,7 +45,8 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from exc
         except KeyboardInterrupt as exc:
-            err.print("[bold red]interrupted:[/] stopped before the write committed", highlight=False, markup=True)
+            message = "[bold red]interrupted:[/] stopped; a write that had not committed left nothing behind"
+            err.print(message, highlight=False, markup=True)
             raise typer.Exit(130) from exc
 
     return run
