@@ -48,6 +48,7 @@ from enertwin.kg.provenance.proof import find_entry
 from enertwin.kg.provenance.recorded_write import Source, replace_recorded
 from enertwin.kg.provenance.verify import verify
 from enertwin.kg.queries import load_query
+from enertwin.kg.query_guard import check_user_query
 from enertwin.kg.reports import run_report
 from enertwin.kg.store import COST_GRAPH, Store
 from enertwin.kg.topology import check_topology
@@ -108,12 +109,16 @@ def query_command(
     file: Annotated[Path, typer.Argument(help="A SPARQL SELECT query in a .rq file.")],
     store: StoreOption = DEFAULT_STORE,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE,
+    allow_service: Annotated[
+        list[str] | None, typer.Option("--allow-service", help="An endpoint a SERVICE in the query may call.")
+    ] = None,
 ) -> None:
-    """Run a SPARQL SELECT query against the store."""
+    """Run a SPARQL SELECT query against the store (read only; no SERVICE call unless allowed)."""
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read the query file {file}: {exc.strerror or exc}") from exc
+    check_user_query(text, allow_service or ())
     with opened(store) as target:
         columns, rows = rows_of(target.query(text))
     render(out, columns, rows, fmt)
@@ -302,6 +307,8 @@ def optimize_command(
         log=log,
     )
     to_stdout = json_path is not None and str(json_path) == "-"
+    if json_path is not None and not to_stdout:
+        writable_output(json_path)  # before solving: a decision stored without its JSON is a silent half result
     with opened(store) as target:
         show = sys.stderr.isatty() and not to_stdout
         grid = prepare_case(target, code, show)
@@ -318,6 +325,15 @@ def optimize_command(
         print_run(run)
     if run.result.schedule is None:
         raise typer.Exit(6)
+
+
+def writable_output(path: Path) -> None:
+    """Refuse an output file whose folder is missing or that is a folder, naming it (exit 2)."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(f"cannot write {path}: the folder {folder} does not exist (create it, or choose another file)")
+    if path.is_dir():
+        raise InputError(f"cannot write {path}: it is a folder; --json takes a file name")
 
 
 @app.command("explain")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from collections.abc import Iterable
 from enum import Enum
 
@@ -56,7 +57,7 @@ def render(
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({c: _spreadsheet_safe(v) for c, v in row.items()} for row in rows)
         console.out(buffer.getvalue(), end="")
     else:
         table = Table(title=Text(title) if title else None)
@@ -72,4 +73,22 @@ def _cell(value: object) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:,.2f}"
-    return str(value)
+    return printable(str(value))
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (terminal escape sequences) shown as hex escapes, never sent raw."""
+    return "".join(
+        ch if ch in "\n" or unicodedata.category(ch) != "Cc" else f"\\x{ord(ch):02x}" for ch in text
+    )
+
+
+def _spreadsheet_safe(value: object) -> object:
+    """Stored text as a CSV cell a spreadsheet shows as text: a leading ``'`` before ``=``, ``+``, ``-``, ``@``."""
+    if not isinstance(value, str):
+        return value
+    safe = printable(value)
+    return "'" + safe if safe.startswith(_FORMULA_START) else safe

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,3 +24,73 @@ def test_an_argument_that_is_not_an_iri_is_bad_input(command: list[str], tmp_pat
     assert "is not an IRI" in ran.output
     assert "Traceback" not in ran.output
     assert ran.exception is None or isinstance(ran.exception, SystemExit)
+
+
+def _recording_server() -> tuple[ThreadingHTTPServer, list[str]]:
+    """A loopback HTTP server that only records who contacted it."""
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(500)
+            self.end_headers()
+
+        do_POST = do_GET
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, seen
+
+
+@pytest.mark.parametrize("pattern", ["SERVICE <{url}> {{ ?s ?p ?o }}", "SERVICE ?where {{ ?s ?p ?o }}"])
+def test_query_makes_no_outgoing_request(pattern: str, tmp_path: Path) -> None:
+    server, seen = _recording_server()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/sparql"
+        query = tmp_path / "q.rq"
+        query.write_text("SELECT * WHERE { " + pattern.format(url=url) + " }", encoding="utf-8")
+        ran = runner.invoke(app, ["query", str(query), "--store", str(tmp_path / "store")])
+    finally:
+        server.shutdown()
+    assert ran.exit_code == 2, ran.output
+    assert ("SERVICE" in ran.output and "refused" in ran.output) or "--allow-service" in ran.output
+    assert seen == []
+
+
+def test_an_update_given_to_query_is_named_as_an_update(tmp_path: Path) -> None:
+    query = tmp_path / "u.rq"
+    query.write_text("INSERT DATA { <urn:a> <urn:b> <urn:c> }", encoding="utf-8")
+    ran = runner.invoke(app, ["query", str(query), "--store", str(tmp_path / "store")])
+    assert ran.exit_code == 2, ran.output
+    assert "update" in ran.output and "CONSTRUCT" not in ran.output
+
+
+def test_optimize_json_into_a_missing_folder_is_refused_before_solving(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    ran = runner.invoke(
+        app, ["optimize", "--case", "hv-mixed", "--steps", "4", "--json", str(tmp_path / "nope" / "out.json"),
+              "--store", str(store)]
+    )
+    assert ran.exit_code == 2, ran.output
+    assert "does not exist" in ran.output
+    assert not store.exists()  # nothing was imported, solved or stored
+
+
+def test_csv_and_table_output_neutralise_escapes_and_formulas(tmp_path: Path) -> None:
+    query = tmp_path / "q.rq"
+    query.write_text(
+        'SELECT ?formula ?escape WHERE { BIND("=HYPERLINK(\\"http://x\\")" AS ?formula) '
+        'BIND("\\u001b[2Jred" AS ?escape) }',
+        encoding="utf-8",
+    )
+    csv_run = runner.invoke(app, ["query", str(query), "--store", str(tmp_path / "store"), "--format", "csv"])
+    assert csv_run.exit_code == 0, csv_run.output
+    assert "\x1b" not in csv_run.output
+    assert "'=HYPERLINK" in csv_run.output and "\\x1b[2Jred" in csv_run.output
+    table_run = runner.invoke(app, ["query", str(query), "--store", str(tmp_path / "store")])
+    assert table_run.exit_code == 0, table_run.output
+    assert "\x1b[2J" not in table_run.output and "\\x1b[2Jred" in table_run.output
