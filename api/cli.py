@@ -49,6 +49,7 @@ from enertwin.kg.provenance.recorded_write import Source, replace_recorded
 from enertwin.kg.provenance.verify import verify
 from enertwin.kg.queries import load_query
 from enertwin.kg.query_guard import check_user_query
+from enertwin.kg.rdf_input import require_triples
 from enertwin.kg.reports import run_report
 from enertwin.kg.store import COST_GRAPH, Store
 from enertwin.kg.topology import check_topology
@@ -171,6 +172,7 @@ def costs_load_command(
         data = file.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read the cost model file {file}: {exc.strerror or exc}") from exc
+    require_triples(data, RdfFormat.TURTLE, f"the cost model file {file}")
     with opened(store) as target:
         source = Source(f"cost model file {file.name}", f"SHA-256 {hashlib.sha256(data).hexdigest()}")
         report, receipt = replace_recorded(Ledger(target), COST_GRAPH, data, RdfFormat.TURTLE, source)

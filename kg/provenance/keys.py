@@ -15,7 +15,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -88,14 +88,28 @@ class Signer:
             raise InputError(f"there is no signing key at {path}; run `enertwin init` to create one")
         if stat.S_IMODE(path.stat().st_mode) & 0o077:
             raise InputError(f"the signing key {path} can be read by others (mode must be 0600); run chmod 600 on it")
-        private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        try:
+            private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            raise InputError(f"the signing key {path} is not a readable PEM private key ({exc})") from exc
         if not isinstance(private, Ed25519PrivateKey):
             raise InputError(f"the key at {path} is not an Ed25519 private key")
         identity = Identity(getpass.getuser())
         if (folder / IDENTITY_FILE).exists():
-            fields = json.loads((folder / IDENTITY_FILE).read_text())
-            identity = Identity(fields["person"], fields.get("organisation"))
+            identity = _identity(folder / IDENTITY_FILE)
         return cls(private, identity)
+
+
+def _identity(path: Path) -> Identity:
+    """The person (and organisation) a key file's identity names; a broken file is an :class:`InputError`."""
+    try:
+        fields = json.loads(path.read_text(encoding="utf-8"))
+        person, organisation = fields["person"], fields.get("organisation")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"the identity file {path} is not JSON with a \"person\" ({exc!r})") from exc
+    if not isinstance(person, str) or not (organisation is None or isinstance(organisation, str)):
+        raise InputError(f"the identity file {path} must name \"person\" (and \"organisation\") as text")
+    return Identity(person, organisation)
 
 
 def key_id(public_key: str) -> str:

@@ -95,6 +95,8 @@ def _check(
 ) -> str | None:
     """What is wrong with one record, or ``None``."""
     node = record_node(entry.seq)
+    if not quads:
+        return "its graph is empty (every triple of the record was removed)"
     held = [_value(q.object) for q in quads if q.predicate == ns.SEQUENCE_NUMBER]
     if held != [str(entry.seq)] or not any(q.subject == node for q in quads):
         return f"the graph holds record {', '.join(held) or 'none'} instead of {entry.seq} (records were reordered)"

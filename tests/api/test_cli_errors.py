@@ -94,3 +94,52 @@ def test_csv_and_table_output_neutralise_escapes_and_formulas(tmp_path: Path) ->
     table_run = runner.invoke(app, ["query", str(query), "--store", str(tmp_path / "store")])
     assert table_run.exit_code == 0, table_run.output
     assert "\x1b[2J" not in table_run.output and "\\x1b[2Jred" in table_run.output
+
+
+def _default_costs(tmp_path: Path) -> str:
+    from enertwin.kg.store import default_cost_table
+
+    path = tmp_path / "costs.ttl"
+    path.write_bytes(default_cost_table().replace(b"6.0", b"7.0", 1))
+    return str(path)
+
+
+def test_an_empty_cost_file_is_named_as_empty(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.ttl"
+    empty.write_text("# nothing here\n", encoding="utf-8")
+    ran = runner.invoke(app, ["costs", "load", str(empty), "--store", str(tmp_path / "store")])
+    assert ran.exit_code == 2, ran.output
+    assert "holds no triples" in ran.output and "violation" not in ran.output
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("ed25519.pem", b"-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n"), ("identity.json", b"{")],
+)
+def test_a_corrupt_key_or_identity_file_is_bad_input(
+    name: str, content: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from enertwin.kg.provenance.keys import IDENTITY_FILE, KEY_FILE, Identity, Signer
+
+    assert name in (KEY_FILE, IDENTITY_FILE)
+    home = tmp_path / "home"
+    Signer.create(home / "keys", Identity("someone", "somewhere"))
+    (home / "keys" / name).write_bytes(content)
+    monkeypatch.setenv("ENERTWIN_HOME", str(home))
+    ran = runner.invoke(app, ["costs", "load", _default_costs(tmp_path), "--store", str(tmp_path / "store")])
+    assert ran.exit_code == 2, ran.output
+    assert name in ran.output.replace("\n", "")
+    assert ran.exception is None or isinstance(ran.exception, SystemExit)
+
+
+def test_an_emptied_record_is_named_as_empty(tmp_path: Path) -> None:
+    from enertwin.kg.provenance.ledger import record_graph
+    from enertwin.kg.store import Store
+
+    store = str(tmp_path / "store")
+    assert runner.invoke(app, ["costs", "load", _default_costs(tmp_path), "--store", store]).exit_code == 0
+    with Store.open(store) as opened:
+        opened.backend.update(f"DELETE WHERE {{ GRAPH {opened.live()[record_graph(2)]} {{ ?s ?p ?o }} }}")
+    ran = runner.invoke(app, ["audit", "verify", "--store", store])
+    assert ran.exit_code == 7, ran.output
+    assert "record 2" in ran.output and "empty" in ran.output and "reordered" not in ran.output
