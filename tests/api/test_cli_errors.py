@@ -143,3 +143,30 @@ def test_an_emptied_record_is_named_as_empty(tmp_path: Path) -> None:
     ran = runner.invoke(app, ["audit", "verify", "--store", store])
     assert ran.exit_code == 7, ran.output
     assert "record 2" in ran.output and "empty" in ran.output and "reordered" not in ran.output
+
+
+def test_ctrl_c_during_an_import_is_one_line_and_leaves_the_store_whole(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    store = tmp_path / "store"
+    assert runner.invoke(app, ["costs", "load", _default_costs(tmp_path), "--store", str(store)]).exit_code == 0
+    enertwin = str(Path(sys.executable).parent / "enertwin")
+    process = subprocess.Popen(
+        [enertwin, "import", "simbench", "ehv-mixed", "--store", str(store)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4)  # inside the import of the EHV grid (it takes longer than that)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    if process.returncode == 0:
+        pytest.skip("the import finished before the interrupt arrived")
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "interrupted" in stderr
+    assert runner.invoke(app, ["audit", "verify", "--store", str(store)]).exit_code == 0
+    graphs = runner.invoke(app, ["graphs", "--store", str(store), "--json"])
+    assert "simbench" not in graphs.output  # the import did not half land
