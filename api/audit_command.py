@@ -83,8 +83,9 @@ def proof_command(
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
     """Print the inclusion proof of one record in the signed Merkle tree (JSON, checkable offline)."""
+    record = checked_iri(iri)  # before the store is opened: a bad argument creates nothing
     with opened(store) as target:
-        proof = inclusion_proof(target, checked_iri(iri))
+        proof = inclusion_proof(target, record)
     if not check_proof(proof):
         raise EvidenceError(f"the proof of <{proof.record}> does not check against the signed tree head")
     out.print_json(json.dumps(proof.as_json()))
@@ -112,8 +113,9 @@ def export_command(
     out_file: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
 ) -> None:
     """Export provenance records for standard PROV tooling."""
+    wanted = [checked_iri(iri) for iri in iris or []]
     with opened(store) as target:
-        selected = [find_entry(target, checked_iri(iri)) for iri in iris] if iris else None
+        selected = [find_entry(target, iri) for iri in wanted] if wanted else None
         text = export_records(record_contents(target, selected), fmt)
     if out_file is None:
         out.out(text, end="" if text.endswith("\n") else "\n", highlight=False)
@@ -130,8 +132,9 @@ def replay_command(
     as_json: JsonOption = False,
 ) -> None:
     """Re-run a decision from the inputs it recorded and report whether the schedule is identical (exit 7 if not)."""
+    chosen = checked_iri(decision, "decision")
     with opened(store) as target:
-        outcome = replay(target, checked_iri(decision, "decision"))
+        outcome = replay(target, chosen)
     if as_json:
         summary = {
             "decision": outcome.decision,
@@ -150,8 +153,9 @@ def replay_command(
 
 
 def _verdict(kind: NamedNode, decision: str, store: str, reason: str | None) -> None:
+    chosen = checked_iri(decision, "decision")
     with opened(store) as target:
-        found = find_decision(target, checked_iri(decision, "decision"))
+        found = find_decision(target, chosen)
         receipt = record_verdict(Ledger(target), kind, NamedNode(found.decision), NamedNode(found.schedule), reason)
     word = "approval" if kind == ns.APPROVAL else "override"
     out.print(f"{word} of {found.decision} recorded in {receipt.graph.value}", highlight=False)

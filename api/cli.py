@@ -350,8 +350,9 @@ def explain_command(
     as_json: JsonOption = False,
 ) -> None:
     """Why a schedule is what it is: marginal prices per step and reasons per asset, with their graph facts."""
+    chosen = iri(decision, "decision")
     with opened(store) as target:
-        explanation = explain(target, iri(decision, "decision"))
+        explanation = explain(target, chosen)
     steps = explanation.problem.steps
     if step is not None and not 0 <= step < steps:
         raise InputError(f"--step {step} is outside the schedule's {steps} steps (0 … {steps - 1})")

@@ -24,6 +24,7 @@ def test_an_argument_that_is_not_an_iri_is_bad_input(command: list[str], tmp_pat
     assert "is not an IRI" in ran.output
     assert "Traceback" not in ran.output
     assert ran.exception is None or isinstance(ran.exception, SystemExit)
+    assert not (tmp_path / "store").exists()  # refused before the store was opened (or created)
 
 
 def _recording_server() -> tuple[ThreadingHTTPServer, list[str]]:
