@@ -189,12 +189,18 @@ def costs_show_command(store: StoreOption = DEFAULT_STORE, as_json: JsonOption =
     render(out, columns, rows, Format.JSON if as_json else Format.TABLE, title="Cost table (graph data)")
 
 
+START_HELP = "First step, ISO 8601: wall clock in the grid's zone, or an instant with its offset."
+
+
 def parse_start(text: str) -> datetime:
     """An ISO 8601 date-time given on the command line."""
     try:
         return datetime.fromisoformat(text)
     except ValueError as exc:
-        raise InputError(f"--start {text!r} is not an ISO 8601 date-time such as 2016-01-14T00:00") from exc
+        raise InputError(
+            f"--start {text!r} is not an ISO 8601 date-time such as 2016-07-14T00:00 (wall clock in the grid's zone) "
+            "or 2016-07-14T00:00+02:00 (an instant)"
+        ) from exc
 
 
 def settings_from(**options: object) -> SolverSettings:
@@ -228,8 +234,9 @@ def prepare_case(store: Store, code: str, show_progress: bool) -> str:
 def print_run(run: DispatchRun) -> None:
     """A short account of a dispatch run for people."""
     r = run.result
+    start = r.problem.horizon.start.isoformat(timespec="minutes")
     out.print(
-        f"[bold]{r.problem.case}[/] from {r.problem.horizon.start.isoformat()} for {r.problem.steps} steps: "
+        f"[bold]{r.problem.case}[/] from {start} for {r.problem.steps} steps: "
         f"[bold]{r.status}[/] in {run.wall_seconds:.1f} s (solver {r.solve_seconds:.1f} s)"
     )
     if r.objective_eur is not None and r.best_bound_eur is not None:
@@ -267,7 +274,7 @@ def print_run(run: DispatchRun) -> None:
 @reports_errors
 def optimize_command(
     case: Annotated[str, typer.Option("--case", help="SimBench code or short name (hv-mixed, ehv-mixed).")],
-    start: Annotated[str, typer.Option("--start", help="First step, ISO 8601.")] = "2016-01-14T00:00",
+    start: Annotated[str, typer.Option("--start", help=START_HELP)] = "2016-01-14T00:00",
     steps: Annotated[int, typer.Option("--steps", help="Number of steps of the profiles' resolution.")] = 96,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Write the schedule as JSON to this file ('-': stdout).")
@@ -371,12 +378,18 @@ def explain_command(
                 entry["reasons"] = [x for x in entry["reasons"] if (entry["step"], x["asset"]) in kept]
         out.print_json(json.dumps(document))
         return
+    horizon = explanation.problem.horizon
     prices = [
-        {"step": t, "market": float(explanation.problem.market.price[t]), "marginal": round(float(p), 2)}
+        {
+            "step": t,
+            "time": horizon.time_at(t).isoformat(timespec="minutes"),
+            "market": float(explanation.problem.market.price[t]),
+            "marginal": round(float(p), 2),
+        }
         for t, p in enumerate(explanation.marginal_price)
         if step is None or t == step
     ]
-    render(out, ["step", "market", "marginal"], prices, Format.TABLE, title="Prices (EUR/MWh)")
+    render(out, ["step", "time", "market", "marginal"], prices, Format.TABLE, title="Prices (EUR/MWh)")
     if step is None and asset is None:
         counts: dict[str, int] = {}
         for r in reasons:
@@ -393,7 +406,7 @@ def explain_command(
 def demo_command(
     store: Annotated[str | None, typer.Option("--store", help="Store to use (default: a fresh one in memory).")] = None,
     code: Annotated[str, typer.Option("--code", help="SimBench code to import.")] = "1-HV-mixed--2-sw",
-    start: Annotated[str, typer.Option("--start", help="First step of the dispatch, ISO 8601.")] = "2016-01-14T00:00",
+    start: Annotated[str, typer.Option("--start", help=START_HELP)] = "2016-01-14T00:00",
     steps: Annotated[int, typer.Option("--steps", help="Steps to dispatch.")] = 96,
 ) -> None:
     """Import a SimBench grid, summarise it from SPARQL, dispatch it with CP-SAT and show the decision's record."""

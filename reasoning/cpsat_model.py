@@ -9,7 +9,6 @@ is curtailed does not change the cost; the schedule shares it out afterwards).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
 
 from ortools.sat.python import cp_model
 
@@ -338,7 +337,7 @@ def add_power_balance(dm: DispatchModel) -> None:
 
 def _demand_text(dm: DispatchModel, t: int) -> str:
     horizon = dm.problem.horizon
-    moment = horizon.start + timedelta(hours=horizon.step_hours * t)
+    moment = horizon.time_at(t)
     return f"{dm.problem.demand[t]:,.1f} MW at {moment.isoformat(timespec='minutes')} (step {t})"
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 import numpy as np
 
@@ -54,14 +53,14 @@ class Explanation:
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form: one entry per step."""
-        start, hours = self.problem.horizon.start, self.problem.horizon.step_hours
+        horizon = self.problem.horizon
         return {
             "decision": self.decision,
             "schedule": self.schedule,
             "steps": [
                 {
                     "step": t,
-                    "time": (start + timedelta(hours=hours * t)).isoformat(timespec="minutes"),
+                    "time": horizon.time_at(t).isoformat(timespec="minutes"),
                     "marginal_price_eur_per_mwh": round(float(self.marginal_price[t]), 4),
                     "market_price_eur_per_mwh": float(self.problem.market.price[t]),
                     "reasons": [

@@ -32,6 +32,7 @@ from enertwin.reasoning.problem import (
     ThermalUnit,
     frozen_array,
 )
+from enertwin.reasoning.time_axis import locate, steps_between, zone_named
 
 _PACKAGE = "enertwin.reasoning"
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
@@ -128,17 +129,23 @@ def read_horizon(store: Store, grid: str, start: datetime, steps: int) -> Horizo
     origin = datetime.fromisoformat(str(row["start"].value))  # type: ignore[union-attr]
     step = parse_duration(str(row["resolution"].value))  # type: ignore[union-attr]
     length = int(str(row["steps"].value))  # type: ignore[union-attr]
-    if (start.tzinfo is None) != (origin.tzinfo is None):
-        raise InputError(f"give the start {start.isoformat()} the way the profiles are: like {origin.isoformat()}")
-    offset = (start - origin) / step
-    last = origin + step * (length - 1)
+    if origin.tzinfo is None:
+        raise InputError(
+            f"the profiles of grid <{grid}> start at {origin.isoformat()} without an offset, so their values are "
+            "not instants (an import by an older enertwin); import the grid again"
+        )
+    zone = row["zone"]
+    start = locate(start, zone_named(str(zone.value), grid) if zone is not None else None, grid)
+    offset = steps_between(origin, start, step)
     if offset != int(offset):
         raise InputError(f"the start {start.isoformat()} is not on a {_minutes(step)}-minute step of the profiles")
     first = int(offset)
     if first < 0 or first + steps > length:
+        profiles = Horizon(origin.astimezone(start.tzinfo), 0, length, step / timedelta(hours=1))
+        first_time, last_time = (profiles.time_at(t).isoformat(timespec="minutes") for t in (0, length - 1))
         raise InputError(
-            f"the horizon {start.isoformat()} + {steps} steps is outside the profiles of <{grid}>, "
-            f"which run from {origin.isoformat()} to {last.isoformat()} ({length} steps of {_minutes(step)} min)"
+            f"the horizon {start.isoformat(timespec='minutes')} + {steps} steps is outside the profiles of <{grid}>, "
+            f"which run from {first_time} to {last_time} ({length} steps of {_minutes(step)} min)"
         )
     return Horizon(start=start, first_step=first, steps=steps, step_hours=step / timedelta(hours=1))
 

@@ -8,7 +8,7 @@ IRI of the graph fact it came from, so that explanations can name it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -25,12 +25,21 @@ def frozen_array(values: object) -> FloatArray:
 
 @dataclass(frozen=True, slots=True)
 class Horizon:
-    """The steps a problem covers, located in the profiles' time base."""
+    """The steps a problem covers, located in the profiles' time base.
+
+    ``start`` is an instant shown on the wall clock of the grid's zone; step times are computed
+    as instants and then shown there, so a horizon across a clock change keeps 15-minute steps.
+    """
 
     start: datetime
     first_step: int
     steps: int
     step_hours: float
+
+    def time_at(self, step: int) -> datetime:
+        """The instant step ``step`` of the horizon begins, with the offset its zone has then."""
+        moment = self.start.astimezone(UTC) + timedelta(hours=self.step_hours * step)
+        return moment.astimezone(self.start.tzinfo) if self.start.tzinfo is not None else moment.replace(tzinfo=None)
 
 
 @dataclass(frozen=True, slots=True)

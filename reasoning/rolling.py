@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from datetime import timedelta
 
 import numpy as np
 
@@ -63,7 +62,7 @@ def window_problem(full: DispatchProblem, state: DispatchProblem, first: int, le
     """Steps ``first`` … ``first + length − 1`` of ``full``, starting from the assets' state in ``state``."""
     cut = slice(first, first + length)
     horizon = Horizon(
-        start=full.horizon.start + timedelta(hours=full.horizon.step_hours * first),
+        start=full.horizon.time_at(first),
         first_step=full.horizon.first_step + first,
         steps=length,
         step_hours=full.horizon.step_hours,

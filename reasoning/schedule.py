@@ -86,6 +86,7 @@ def to_output(problem: DispatchProblem, schedule: Schedule, summary: dict[str, A
         **summary,
         "start": problem.horizon.start.isoformat(timespec="minutes"),
         "step_hours": problem.horizon.step_hours,
+        "times": [problem.horizon.time_at(t).isoformat(timespec="minutes") for t in range(problem.steps)],
         "prices_eur_per_mwh": _floats(problem.market.price),
         "assets": assets,
         "market": {"buy_mw": _floats(schedule.buy), "sell_mw": _floats(schedule.sell)},

@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -23,13 +23,14 @@ from pyoxigraph import Literal, NamedNode, RdfFormat
 from enertwin.kg import namespaces as ns
 from enertwin.kg.errors import InputError
 from enertwin.kg.importers.simbench_mapping import ElementLink, Kind, TableMap, element_links, table_maps
+from enertwin.kg.importers.simbench_time import SIMBENCH_TIME_ZONE, profile_start
 from enertwin.kg.provenance.ledger import Ledger
 from enertwin.kg.provenance.recorded_write import Source, replace_recorded
 from enertwin.kg.store import Store, WriteReport
 
 Progress = Callable[[str, float], None]
 PROFILE_RESOLUTION = "PT15M"
-PROFILE_START = "2016-01-01T00:00:00"
+PROFILE_STEP = timedelta(minutes=15)
 UNITLESS = NamedNode(ns.QUDT_UNIT_BASE + "UNITLESS")
 
 SHORT_NAMES = {"hv-mixed": "1-HV-mixed--2-sw", "ehv-mixed": "1-EHV-mixed--2-sw"}
@@ -117,10 +118,11 @@ def import_simbench(
     step("building triples", 0.35)
     base = f"{ns.ID_BASE}simbench/{quote(code, safe='')}/"
     profiles = profile_frame(net, code)
+    start = profile_start(net.profiles, PROFILE_STEP, code)  # type: ignore[attr-defined]
     counts = {m.table: len(net[m.table]) for m in table_maps()}  # type: ignore[index]
     with tempfile.TemporaryDirectory(prefix="enertwin-import-") as tmp:
         path = Path(tmp) / "grid.nt"
-        _write_triples(path, net, code, base, profiles)
+        _write_triples(path, net, code, base, profiles, start.isoformat())
         del net  # the pandapower net is large; the triples and profiles are all we need now
         step("validating and writing", 0.5)
         source = Source(f"SimBench {code}", f"simbench {_simbench_version()}")
@@ -140,7 +142,7 @@ def import_simbench(
     )
 
 
-def _write_triples(path: Path, net: object, code: str, base: str, profiles: pd.DataFrame) -> None:
+def _write_triples(path: Path, net: object, code: str, base: str, profiles: pd.DataFrame, start: str) -> None:
     """Write the grid's triples as N-Triples, one table at a time (never all in memory at once)."""
     iris = {m.table: _subject_iris(net[m.table], base, m.slug) for m in table_maps()}  # type: ignore[index]
     with path.open("w", encoding="utf-8") as out:
@@ -149,7 +151,7 @@ def _write_triples(path: Path, net: object, code: str, base: str, profiles: pd.D
             out.write(_table_triples(net, m, iris, base))
         for link in element_links():
             out.write(_element_links(net, iris, link))
-        out.write(_series_triples(code, base, profiles.columns, len(profiles)))
+        out.write(_series_triples(code, base, profiles.columns, len(profiles), start))
 
 
 def _load_net(code: str) -> object:
@@ -270,7 +272,7 @@ def profile_frame(net: object, code: str) -> pd.DataFrame:
     return pd.concat(frames, axis=1) if frames else pd.DataFrame()
 
 
-def _series_triples(code: str, base: str, keys: pd.Index, steps: int) -> str:
+def _series_triples(code: str, base: str, keys: pd.Index, steps: int, start: str) -> str:
     prefix = series_prefix(code)
     out = []
     for key in keys:
@@ -283,7 +285,7 @@ def _series_triples(code: str, base: str, keys: pd.Index, steps: int) -> str:
             f"{s} {ns.STORED_IN} {Literal('duckdb')} .\n"
             f"{s} {ns.HAS_UNIT} {UNITLESS} .\n"
             f"{s} {ns.RESOLUTION} {Literal(PROFILE_RESOLUTION, datatype=ns.XSD_DURATION)} .\n"
-            f"{s} {ns.START_TIME} {Literal(PROFILE_START, datatype=ns.XSD_DATETIME)} .\n"
+            f"{s} {ns.START_TIME} {Literal(start, datatype=ns.XSD_DATETIME)} .\n"
             f"{s} {ns.STEP_COUNT} {Literal(str(steps), datatype=ns.XSD_INTEGER)} .\n"
             f"{s} {ns.SOURCE} {Literal(f'SimBench {code} profile table {table!r}')} .\n"
         )
@@ -296,6 +298,7 @@ def _grid_triples(code: str) -> Iterator[str]:
     yield f"{grid} {ns.RDF_TYPE} {ns.GRID} .\n"
     yield f"{grid} {ns.RDFS_LABEL} {Literal(f'SimBench grid {code}')} .\n"
     yield f"{grid} {ns.SOURCE_CODE} {Literal(code)} .\n"
+    yield f"{grid} {ns.TIME_ZONE} {Literal(SIMBENCH_TIME_ZONE)} .\n"
     yield f"{grid} {ns.SOURCE} {Literal(f'simbench {_simbench_version()}')} .\n"
     yield f"{grid} {ns.PROV_WAS_GENERATED_BY} {activity} .\n"
     yield f"{activity} {ns.RDF_TYPE} {ns.IMPORT_ACTIVITY} .\n"

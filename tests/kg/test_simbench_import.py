@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
+import pandas as pd
 import pytest
 import simbench
 
@@ -141,3 +142,42 @@ def test_mapping_names_only_terms_the_ontology_declares() -> None:
     used |= {prop for m in table_maps() for prop, _ in m.extra} | {link.prop for link in element_links()}
     assert used <= declared, sorted(str(t) for t in used - declared)
     assert [m.table for m in table_maps()][:3] == ["bus", "line", "trafo"]
+
+
+TIME_BASE = """
+PREFIX et: <https://w3id.org/enertwin/ontology#>
+SELECT DISTINCT ?grid ?zone ?start WHERE {
+  ?grid et:timeZone ?zone . ?asset et:inGrid ?grid ; et:hasProfile/et:startTime ?start
+}
+"""
+
+
+def test_profiles_are_recorded_as_instants_with_their_zone() -> None:
+    """SimBench labels rows in German time: the graph says so, and row 0 is 2016-01-01T00:00+01:00."""
+    with Store.open(None) as store:
+        import_simbench(store, "1-LV-rural1--0-sw")
+        rows = [
+            (r["zone"].value, r["start"].value)
+            for r in store.query(TIME_BASE, {"grid": grid_node("1-LV-rural1--0-sw")})
+        ]  # type: ignore[union-attr]
+    assert rows == [("Europe/Berlin", "2016-01-01T00:00:00+01:00")]
+
+
+def test_profile_labels_that_are_no_regular_series_are_refused() -> None:
+    from datetime import timedelta
+
+    from enertwin.kg.importers.simbench_time import profile_start
+
+    step = timedelta(minutes=15)
+    load = _net("1-LV-rural1--0-sw").profiles["load"]  # type: ignore[attr-defined]
+    assert profile_start({"load": load}, step, "x").isoformat() == "2016-01-01T00:00:00+01:00"
+    with pytest.raises(InputError, match=r"profile table 'load': row 8000 is labelled .* rows must be 0:15:00 apart"):
+        profile_start({"load": load.drop(index=8000).reset_index(drop=True)}, step, "x")
+    regular = pd.date_range("2016-01-01 00:00", periods=len(load), freq="15min").strftime("%d.%m.%Y %H:%M")
+    naive = load.assign(time=list(regular))
+    with pytest.raises(InputError, match="are not Europe/Berlin wall-clock times in order"):
+        profile_start({"load": naive}, step, "x")  # labels that ignore the clock change: 02:00 of 27 March exists
+    later = [f"01.01.2017 00:{m:02d}" for m in (0, 15, 30, 45)]
+    shifted = load.assign(time=load["time"].tolist()[4:] + later)  # a table one hour behind the others
+    with pytest.raises(InputError, match=r"'renewables' starts at 2016-01-01T01:00:00\+01:00"):
+        profile_start({"load": load, "renewables": shifted}, step, "x")

@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ import simbench
 
 STEP_HOURS = 0.25
 STEPS_PER_YEAR = 35_136
-PROFILE_ORIGIN = datetime(2016, 1, 1, 0, 0)
+LABEL_ZONE = ZoneInfo("Europe/Berlin")  # SimBench labels rows with German wall-clock time
 PROFILE_TIME_FORMAT = "%d.%m.%Y %H:%M"
 
 CO2_PRICE_EUR_PER_T = 6.0
@@ -180,20 +181,48 @@ def resolve_code(case: str) -> str:
 
 
 def parse_start(start_iso: str) -> datetime:
-    """Naive datetime of an ISO start on a 15-minute boundary."""
-    start = datetime.fromisoformat(start_iso)
-    if start.tzinfo is not None:
-        raise ValueError(f"start {start_iso!r}: give a naive local time (SimBench profiles have no time zone)")
-    return start
+    """A START as given: naive (wall clock in Germany, as SimBench labels rows) or with an offset (an instant)."""
+    return datetime.fromisoformat(start_iso)
 
 
-def start_step_of(start: datetime) -> int:
-    """Profile row of a start time: (start − 2016-01-01T00:00) / 15 min."""
-    delta = start - PROFILE_ORIGIN
-    step = timedelta(hours=STEP_HOURS)
-    if delta % step:
-        raise ValueError(f"start {start.isoformat()} is not on a 15-minute boundary")
-    return delta // step
+def row_of(code: str, moment: datetime) -> int:
+    """The profile row SimBench's own `time` column labels with ``moment``.
+
+    A naive moment is a label; one with an offset is an instant, written as the German wall-clock label it
+    has (the first of two equal October labels is summer time, +02:00; the second is winter time, +01:00).
+    """
+    labels = _time_labels(code)
+    if moment.tzinfo is None:
+        label, second = moment.strftime(PROFILE_TIME_FORMAT), None
+    else:
+        local = moment.astimezone(LABEL_ZONE)
+        label, second = local.strftime(PROFILE_TIME_FORMAT), local.utcoffset() == timedelta(hours=1)
+    rows = np.flatnonzero(labels == label)
+    if len(rows) == 0:
+        raise ValueError(f"no SimBench profile row is labelled {label!r} ({moment.isoformat()})")
+    if len(rows) == 1:
+        return int(rows[0])
+    if second is None:
+        raise ValueError(f"two SimBench profile rows are labelled {label!r}: give {moment.isoformat()} an offset")
+    return int(rows[1] if second else rows[0])
+
+
+def instant_of(code: str, row: int) -> datetime:
+    """The instant of profile row ``row``: its label on the German wall clock, with the offset the label has."""
+    labels = _time_labels(code)
+    wall = datetime.strptime(str(labels[row]), PROFILE_TIME_FORMAT)
+    twins = np.flatnonzero(labels == labels[row])
+    if len(twins) > 1:  # an October label shown twice: summer time first, then winter time
+        return wall.replace(tzinfo=timezone(timedelta(hours=2 if row == twins[0] else 1)))
+    return wall.replace(tzinfo=LABEL_ZONE)
+
+
+@functools.lru_cache(maxsize=8)
+def _time_labels(code: str) -> np.ndarray:
+    labels = _net(code).profiles["load"]["time"].astype(str).to_numpy()
+    if len(labels) != STEPS_PER_YEAR:
+        raise ValueError(f"{code}: load profile has {len(labels)} rows, expected {STEPS_PER_YEAR}")
+    return labels
 
 
 @functools.lru_cache(maxsize=8)
@@ -204,15 +233,7 @@ def _net(code: str) -> object:
 def _profile_rows(frame: pd.DataFrame, start_step: int, steps: int) -> pd.DataFrame:
     if len(frame) != STEPS_PER_YEAR:
         raise ValueError(f"profile has {len(frame)} rows, expected {STEPS_PER_YEAR}")
-    rows = frame.iloc[start_step : start_step + steps]
-    if "time" in rows.columns and steps:
-        # Rows are consecutive 15-minute steps from 2016-01-01 00:00; the `time` labels are German wall-clock time,
-        # one hour ahead of the row's standard time between the DST switches (27 March, 30 October).
-        expected = PROFILE_ORIGIN + timedelta(hours=STEP_HOURS) * start_step
-        found = datetime.strptime(str(rows["time"].iloc[0]), PROFILE_TIME_FORMAT)
-        if found not in (expected, expected + timedelta(hours=1)):
-            raise ValueError(f"profile row {start_step} is labelled {found}, expected {expected} (or +1 h in DST)")
-    return rows
+    return frame.iloc[start_step : start_step + steps]
 
 
 def _check_window(start_step: int, steps: int) -> None:
@@ -307,7 +328,7 @@ def load_reference(code: str, start_iso: str, steps: int) -> ReferenceData:
     """Problem data of a case (SimBench code or short name) from `start_iso` for `steps` 15-minute steps."""
     code = resolve_code(code)
     start = parse_start(start_iso)
-    start_step = start_step_of(start)
+    start_step = row_of(code, start)
     _check_window(start_step, steps)
     net = _net(code)
 
@@ -325,7 +346,7 @@ def load_reference(code: str, start_iso: str, steps: int) -> ReferenceData:
 
     return ReferenceData(
         code=code,
-        start=start,
+        start=instant_of(code, start_step),
         start_step=start_step,
         steps=steps,
         thermal_names=tuple(gen["name"].astype(str)),
@@ -525,6 +546,25 @@ def _storage_rules(
         report.add(f"{name} step {data.steps - 1}: final soc_mwh {soc[-1]:.6f} below the initial {e0:.6f}")
 
 
+def _check_time(report: _Report, data: ReferenceData, subject: str, value: object, step: int) -> None:
+    """An output time must carry its offset and name the profile row of its step by SimBench's labels."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        report.add(f"{subject}: {value!r} is not an ISO 8601 time")
+        return
+    if moment.tzinfo is None:
+        report.add(f"{subject}: {value!r} has no UTC offset")
+        return
+    try:
+        row = row_of(data.code, moment)
+    except ValueError as exc:
+        report.add(f"{subject}: {exc}")
+        return
+    if row != data.start_step + step:
+        report.add(f"{subject}: {value!r} is profile row {row}, expected row {data.start_step + step}")
+
+
 def check_schedule(schedule: dict, data: ReferenceData) -> list[str]:
     """Every rule of the reference problem the schedule breaks (empty list: feasible within the tolerances)."""
     report = _Report()
@@ -543,12 +583,14 @@ def check_schedule(schedule: dict, data: ReferenceData) -> list[str]:
     if "step_hours" in schedule and schedule["step_hours"] != STEP_HOURS:
         report.add(f"step_hours: {schedule['step_hours']!r}, expected {STEP_HOURS}")
     if "start" in schedule:
-        try:
-            same = parse_start(str(schedule["start"])) == data.start
-        except ValueError:
-            same = False
-        if not same:
-            report.add(f"start: {schedule['start']!r}, expected {data.start.isoformat()}")
+        _check_time(report, data, "start", schedule["start"], 0)
+    times = schedule.get("times")
+    if times is not None:
+        if not isinstance(times, list) or len(times) != data.steps:
+            report.add(f"times: expected a list of {data.steps} times")
+        else:
+            for t, moment in enumerate(times):
+                _check_time(report, data, f"times step {t}", moment, t)
     prices = series(schedule.get("prices_eur_per_mwh"), "prices_eur_per_mwh")
     if prices is not None:
         report.steps(

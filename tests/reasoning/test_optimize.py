@@ -10,7 +10,7 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 import pytest
@@ -50,11 +50,14 @@ class Case:
 
 
 HV_DAY = Case("hv-mixed", "2016-01-14T00:00", 96)
-HV_SUMMER = Case("hv-mixed", "2016-07-01T00:00", 96)  # summer time: the SimBench labels are 1 h ahead
+HV_SUMMER = Case("hv-mixed", "2016-07-01T00:00", 96)  # summer time: row 17,468, labelled 01.07.2016 00:00
+HV_SPRING_NIGHT = Case("hv-mixed", "2016-03-26T12:00", 96)  # across 27 March: no rows labelled 02:00-02:45
+HV_AUTUMN_NIGHT = Case("hv-mixed", "2016-10-29T18:00", 96)  # across 30 October: 02:00-02:45 labelled twice
+HV_SECOND_TWO = Case("hv-mixed", "2016-10-30T02:00+01:00", 16)  # the second 02:00 of 30 October, by its offset
 HV_AUTUMN = Case("hv-mixed", "2016-10-03T12:00", 96)
 EHV_DAY = Case("ehv-mixed", "2016-01-14T00:00", 96)
 EHV_SPRING = Case("ehv-mixed", "2016-04-20T06:00", 32)
-CASES = [HV_DAY, HV_SUMMER, HV_AUTUMN, EHV_DAY, EHV_SPRING]
+CASES = [HV_DAY, HV_SUMMER, HV_AUTUMN, HV_SPRING_NIGHT, HV_AUTUMN_NIGHT, HV_SECOND_TWO, EHV_DAY, EHV_SPRING]
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def test_schedule_is_feasible_and_costed_right(solved: Callable[[Case], Solved],
     assert doc["status"] in ("OPTIMAL", "FEASIBLE"), doc["status"]
     assert doc["case"] == case.code
     assert doc["step_hours"] == 0.25
-    assert datetime.fromisoformat(doc["start"]) == datetime.fromisoformat(case.start)
+    assert datetime.fromisoformat(doc["start"]) == data.start  # an instant, with its offset
     assert ref.check_schedule(doc, data) == []
     cost = ref.schedule_cost(doc, data)
     objective, bound = doc["objective_eur"], doc["best_bound_eur"]
@@ -277,7 +280,8 @@ def test_unknown_case() -> None:
         (datetime(2016, 1, 14, 0, 0, 30), 96, "not on a 15-minute step"),
         (datetime(2016, 1, 14), 0, "steps must be a positive"),
         (datetime(2016, 1, 14), -4, "steps must be a positive"),
-        (datetime(2016, 1, 14, tzinfo=UTC), 96, "the way the profiles are"),
+        (datetime(2016, 3, 27, 2, 0), 4, "does not exist in Europe/Berlin"),  # the clocks skip 02:00-02:59
+        (datetime(2016, 10, 30, 2, 30), 4, "happens twice in Europe/Berlin"),  # the clocks show it twice
     ],
     ids=[
         "after-2016",
@@ -289,7 +293,8 @@ def test_unknown_case() -> None:
         "off-step-seconds",
         "zero-steps",
         "negative-steps",
-        "time-zone",
+        "spring-gap",
+        "autumn-twice",
     ],
 )
 def test_bad_horizon(kg: Store, start: datetime, steps: int, words: str) -> None:
@@ -299,8 +304,8 @@ def test_bad_horizon(kg: Store, start: datetime, steps: int, words: str) -> None
         optimize(kg, grid, HV, start, steps)
     message = str(caught.value)
     if "outside" in words:
-        assert start.isoformat() in message and str(steps) in message
-        assert "2016-01-01T00:00:00" in message and "2016-12-31T23:45:00" in message
+        assert start.isoformat(timespec="minutes") in message and str(steps) in message
+        assert "2016-01-01T00:00+01:00" in message and "2016-12-31T23:45+01:00" in message
     if "15-minute" in words:
         assert start.isoformat() in message
     if "positive" in words:
