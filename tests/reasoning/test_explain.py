@@ -96,7 +96,7 @@ def test_marginal_prices_lie_between_the_market_prices(ehv_explained: Explanatio
 def test_as_dict_has_one_entry_per_step(ehv_explained: Explanation) -> None:
     document = ehv_explained.as_dict()
     assert [s["step"] for s in document["steps"]] == list(range(16))  # type: ignore[index]
-    assert document["steps"][0]["time"] == "2016-01-14T06:00"  # type: ignore[index]
+    assert document["steps"][0]["time"] == "2016-01-14T06:00+01:00"  # type: ignore[index]
 
 
 def test_unknown_decision_is_bad_input(grids: Store) -> None:
