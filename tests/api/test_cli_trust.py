@@ -66,9 +66,26 @@ def operator_store(tmp_path: Path, signing_key: Signer) -> tuple[str, Path]:
     store = str(tmp_path / "store")
     act(store, signing_key, RECORDS - 1)
     keyring = tmp_path / "keyring"
-    pinned = runner.invoke(app, ["key", "pin", "--keyring", str(keyring)])
-    assert pinned.exit_code == 0 and "pinned" in pinned.output, pinned.output
+    keyring.write_text(f"# the genesis key\n{signing_key.public_key} test-operator\n")
     return store, keyring
+
+
+def test_key_pin_adds_a_key_once_and_keeps_the_file_whole(tmp_path: Path, signing_key: Signer) -> None:
+    keyring = tmp_path / "sub" / "keyring"
+    first = runner.invoke(app, ["key", "pin", "--keyring", str(keyring)])  # your own key, labelled with your name
+    assert first.exit_code == 0 and "pinned" in first.output, first.output
+    again = runner.invoke(app, ["key", "pin", signing_key.public_key, "--keyring", str(keyring)])
+    assert again.exit_code == 0 and "already pinned" in again.output
+    other = Signer.create(tmp_path / "other" / "keys", Identity("other"))
+    assert (
+        runner.invoke(app, ["key", "pin", other.public_key, "--label", "x # y", "--keyring", str(keyring)]).exit_code
+        == 0
+    )
+    lines = [line for line in keyring.read_text().splitlines() if not line.startswith("#")]
+    assert lines == [f"{signing_key.public_key} test-operator", f"{other.public_key} x y"]
+    assert (keyring.stat().st_mode & 0o777) == 0o644 and list(keyring.parent.iterdir()) == [keyring]
+    bad = runner.invoke(app, ["key", "pin", "AAAA", "--keyring", str(keyring)])
+    assert bad.exit_code == 2 and "is not a public key" in one_line(bad.output)
 
 
 def checkpoint(store: str, tmp_path: Path, name: str = "cp.json", *extra: str) -> Path:
