@@ -151,6 +151,8 @@ def endorse_command(
     """Publish another operator's key in a record you sign: trusted from that record on by whoever trusts you."""
     checked = public_key(public)
     signer = Signer.load()
+    if checked == signer.public_key:
+        raise InputError("that is your own key: a key cannot endorse itself (pin it with `enertwin key pin`)")
     with opened(store) as target:
         ledger = Ledger(target, signer)
         signed_before = [e.seq for e in entries(target) if e.key == key_node(key_id(checked))]

@@ -268,3 +268,29 @@ def test_a_checkpoint_of_a_store_that_does_not_verify_is_refused(
     truncate(store, RECORDS - 1)
     refused = runner.invoke(app, ["audit", "checkpoint", "--store", store])
     assert refused.exit_code == 7 and "no checkpoint" in one_line(refused.output)
+
+
+def test_a_rolled_back_ledger_with_its_old_head_passes_the_keyring_but_not_since(
+    operator_store: tuple[str, Path], tmp_path: Path, signing_key: Signer
+) -> None:
+    """The keyring cannot tell an old, genuinely signed head from the current one: a checkpoint can."""
+    store, keyring = operator_store
+    with Store.open(store) as opened:
+        old_head = list(opened.backend.select(f"SELECT ?p ?o WHERE {{ GRAPH {META_GRAPH} {{ {LEDGER_NODE} ?p ?o }} }}"))
+    act(store, signing_key, 3, "later")
+    saved = checkpoint(store, tmp_path)
+    truncate(store, RECORDS)
+    with Store.open(store) as opened:  # the head signed when the ledger held RECORDS records, put back
+        opened.backend.update(f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {LEDGER_NODE} ?p ?o }} }}")
+        facts = " ".join(f"{LEDGER_NODE} {r['p']} {r['o']} ." for r in old_head)
+        opened.backend.update(f"INSERT DATA {{ GRAPH {META_GRAPH} {{ {facts} }} }}")
+    assert verify(store, "--keyring", str(keyring))[0] == 0
+    code, output = verify(store, "--keyring", str(keyring), "--since", str(saved), "--json")
+    assert code == 7 and "truncated: the ledger holds 8 records, below the 11" in output
+    assert '"ok": false' in output and '"checkpoint_size": 11' in output
+
+
+def test_your_own_key_cannot_endorse_itself(operator_store: tuple[str, Path], signing_key: Signer) -> None:
+    store, _ = operator_store
+    ran = runner.invoke(app, ["key", "endorse", signing_key.public_key, "--person", "me", "--store", store])
+    assert ran.exit_code == 2 and "cannot endorse itself" in one_line(ran.output)
