@@ -55,6 +55,10 @@ def init_command(
         else:
             receipt = ledger.publish_key()
             out.print(f"public key published in {receipt.graph.value}", highlight=False)
+            if receipt.entry.seq == 1:
+                out.print(
+                    "this is the store's genesis key: pin it outside the store (`enertwin key pin`)", highlight=False
+                )
 
 
 KeyOption = Annotated[str | None, typer.Option("--key", help="Pin this base64 public key as trusted.")]
