@@ -137,7 +137,8 @@ def test_the_default_keyring_under_enertwin_home_is_the_trust_root(
 ) -> None:
     monkeypatch.setenv("ENERTWIN_HOME", str(tmp_path / "ada"))
     store = str(tmp_path / "store")
-    assert runner.invoke(app, ["init", "--store", store]).exit_code == 0
+    first = runner.invoke(app, ["init", "--store", store])
+    assert first.exit_code == 0 and "genesis key" in first.output and "enertwin key pin" in first.output
     assert runner.invoke(app, ["key", "pin"]).exit_code == 0
     assert (tmp_path / "ada" / "keyring").exists()
     assert "1 pinned key" in verify(store)[1]
