@@ -1,4 +1,4 @@
-"""``enertwin init``, ``audit verify|proof|export``, ``replay``, ``approve`` and ``override``.
+"""``enertwin init``, ``audit verify|checkpoint|proof|export``, ``key pin|endorse``, ``replay``, approvals.
 
 They adapt :mod:`enertwin.kg.provenance` and :mod:`enertwin.reasoning.replay` to the command
 line: a record that does not hold, or a replay that differs, exits 7.
@@ -7,6 +7,7 @@ line: a record that does not hold, or a replay that differs, exits 7.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -17,16 +18,19 @@ from enertwin.api.common import DEFAULT_STORE, JsonOption, StoreOption, opened, 
 from enertwin.api.common import iri as checked_iri
 from enertwin.kg import namespaces as ns
 from enertwin.kg.errors import EvidenceError, InputError
+from enertwin.kg.provenance.checkpoint import checkpoint, consistency, read_checkpoint
 from enertwin.kg.provenance.export import export_records
 from enertwin.kg.provenance.human import record_verdict
-from enertwin.kg.provenance.keys import KEY_FILE, Identity, Signer, key_folder
-from enertwin.kg.provenance.ledger import Ledger, record_contents
+from enertwin.kg.provenance.keyring import default_keyring, endorsement, pin, public_key, trust_root
+from enertwin.kg.provenance.keys import KEY_FILE, Identity, Signer, key_folder, key_id
+from enertwin.kg.provenance.ledger import Ledger, entries, key_node, record_contents
 from enertwin.kg.provenance.proof import InclusionProof, check_proof, find_entry, inclusion_proof
 from enertwin.kg.provenance.verify import verify
 from enertwin.reasoning.decision_reader import find_decision
 from enertwin.reasoning.replay import replay
 
 audit_app = typer.Typer(help="Check, prove and export the provenance ledger.", no_args_is_help=True)
+key_app = typer.Typer(help="Pin trusted keys (outside any store); endorse others' keys.", no_args_is_help=True)
 ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why (required for an override).")]
 
 
@@ -51,29 +55,119 @@ def init_command(
         else:
             receipt = ledger.publish_key()
             out.print(f"public key published in {receipt.graph.value}", highlight=False)
+            if receipt.entry.seq == 1:
+                out.print(
+                    "this is the store's genesis key: pin it outside the store (`enertwin key pin`)", highlight=False
+                )
+
+
+KeyOption = Annotated[str | None, typer.Option("--key", help="Pin this base64 public key as trusted.")]
+KeyringOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--keyring",
+        envvar="ENERTWIN_KEYRING",
+        help="Pinned public keys, one a line (default: $ENERTWIN_HOME/keyring when it exists).",
+    ),
+]
 
 
 @audit_app.command("verify")
 @reports_errors
 def verify_command(
     store: StoreOption = DEFAULT_STORE,
-    key: Annotated[str | None, typer.Option("--key", help="Trust only this base64 public key.")] = None,
+    key: KeyOption = None,
+    keyring: KeyringOption = None,
+    since: Annotated[
+        Path | None, typer.Option("--since", help="A checkpoint from `audit checkpoint`: the ledger must extend it.")
+    ] = None,
     deep: Annotated[
         bool, typer.Option("--deep", help="Also check schedule values and the graph versions decisions read.")
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Check every record's hash, chain link and signature, and the signed tree head (exit 7 on the first bad)."""
+    pinned = trust_root(keyring, key)  # bad input is refused before the store is opened
+    saved = read_checkpoint(since) if since is not None else None
     with opened(store) as target:
-        verdict = verify(target, key, deep=deep)
+        verdict = verify(target, deep=deep, pinned=pinned)
+        extends = consistency(target, saved) if saved is not None and verdict.ok else None
     bad = verdict.first_bad
     if as_json:
         problem = None if bad is None else {"seq": bad.seq, "graph": bad.graph, "problem": bad.problem}
-        out.print_json(json.dumps({"ok": verdict.ok, "records": verdict.records, "first_bad": problem}))
-    elif bad is None:
-        out.print(f"ok: {verdict.records} records verified (hashes, chain, signatures, signed tree head)")
+        ok = verdict.ok and (extends is None or extends.ok)
+        summary: dict[str, object] = {"ok": ok, "records": verdict.records, "first_bad": problem}
+        summary["trusted_keys"] = len(pinned)
+        summary["since"] = None if extends is None else asdict(extends)
+        out.print_json(json.dumps(summary))
+    elif bad is None and (extends is None or extends.ok):
+        trust = f"; {len(pinned)} pinned key(s) and those they endorsed" if pinned else ""
+        also = f"; extends the checkpoint of {extends.checkpoint_size} records" if extends is not None else ""
+        line = f"ok: {verdict.records} records verified (hashes, chain, signatures, signed tree head{trust}){also}"
+        out.print(line, soft_wrap=True)
     if bad is not None:
         raise EvidenceError(f"record {bad.seq} <{bad.graph}> does not verify: {bad.problem}")
+    if extends is not None and extends.problem is not None:
+        raise EvidenceError(f"the ledger does not extend the checkpoint {since}: {extends.problem}")
+
+
+@audit_app.command("checkpoint")
+@reports_errors
+def checkpoint_command(
+    store: StoreOption = DEFAULT_STORE, key: KeyOption = None, keyring: KeyringOption = None
+) -> None:
+    """Print the verified signed tree head as a checkpoint (JSON) to keep outside the store for `verify --since`."""
+    pinned = trust_root(keyring, key)
+    with opened(store) as target:
+        verdict = verify(target, pinned=pinned)
+        bad = verdict.first_bad
+        if bad is not None:
+            raise EvidenceError(f"record {bad.seq} <{bad.graph}> does not verify: {bad.problem}; no checkpoint")
+        taken = checkpoint(target)
+    out.print_json(json.dumps(taken.as_json()))
+
+
+@key_app.command("pin")
+@reports_errors
+def pin_command(
+    public: Annotated[str | None, typer.Argument(help="A base64 public key (default: your own).")] = None,
+    label: Annotated[str | None, typer.Option("--label", help="Whose key (default: your name).")] = None,
+    keyring: KeyringOption = None,
+) -> None:
+    """Pin a public key in your keyring, outside any store: `audit verify` then trusts it as a genesis key."""
+    path = keyring or default_keyring()
+    if public is None:
+        signer = Signer.load()
+        public, label = signer.public_key, label or signer.identity.person
+    if pin(path, public, label or ""):
+        out.print(f"pinned {public} in {path}", highlight=False)
+    else:
+        out.print(f"{public} is already pinned in {path}", highlight=False)
+
+
+@key_app.command("endorse")
+@reports_errors
+def endorse_command(
+    public: Annotated[str, typer.Argument(help="The base64 public key of the operator you vouch for.")],
+    person: Annotated[str, typer.Option("--person", help="Who holds that key.")],
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Publish another operator's key in a record you sign: trusted from that record on by whoever trusts you."""
+    checked = public_key(public)
+    signer = Signer.load()
+    if checked == signer.public_key:
+        raise InputError("that is your own key: a key cannot endorse itself (pin it with `enertwin key pin`)")
+    with opened(store) as target:
+        ledger = Ledger(target, signer)
+        signed_before = [e.seq for e in entries(target) if e.key == key_node(key_id(checked))]
+        receipt = ledger.append(endorsement(checked, person, signer.identity, signer.key_id))
+    out.print(f"key {key_id(checked)} of {person} endorsed in {receipt.graph.value}", highlight=False)
+    if signed_before:
+        out.print(
+            f"note: that key signed records {signed_before[0]}..{signed_before[-1]} before this endorsement; "
+            "with a trust root they count only if the key is pinned (`enertwin key pin`)",
+            highlight=False,
+        )
 
 
 @audit_app.command("proof")
@@ -183,6 +277,7 @@ def register(app: typer.Typer) -> None:
     """Add the provenance commands to ``app``."""
     app.command("init")(reports_errors(init_command))
     app.add_typer(audit_app, name="audit")
+    app.add_typer(key_app, name="key")
     app.command("replay")(reports_errors(replay_command))
     app.command("approve")(reports_errors(approve_command))
     app.command("override")(reports_errors(override_command))

@@ -17,7 +17,8 @@ def leaf_hash(record_hash: bytes) -> bytes:
     return hashlib.sha256(b"\x00" + record_hash).digest()
 
 
-def _node(left: bytes, right: bytes) -> bytes:
+def node_hash(left: bytes, right: bytes) -> bytes:
+    """The hash of an inner node over its two children (0x01 prefix)."""
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
@@ -33,7 +34,7 @@ class MerkleTree:
         self.levels = [list(leaves)]
         while len(self.levels[-1]) > 1:
             level = self.levels[-1]
-            above = [_node(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+            above = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
             if len(level) % 2:
                 above.append(level[-1])
             self.levels.append(above)
@@ -47,6 +48,11 @@ class MerkleTree:
     def root(self) -> bytes:
         """The tree's root hash."""
         return self.levels[-1][0] if self.size else EMPTY_ROOT
+
+    def subtree(self, start: int, end: int) -> bytes:
+        """MTH of the leaves ``start:end``, a node of the tree (RFC 9162's splits only ever name nodes)."""
+        height = (end - start - 1).bit_length()
+        return self.levels[height][start >> height]
 
     def proof(self, index: int) -> list[bytes]:
         """The audit path of leaf ``index`` (0-based), leaf end first."""
@@ -80,10 +86,10 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
         if sn == 0:
             return False
         if fn % 2 == 1 or fn == sn:
-            r = _node(p, r)
+            r = node_hash(p, r)
             while fn % 2 == 0 and fn != 0:
                 fn, sn = fn >> 1, sn >> 1
         else:
-            r = _node(r, p)
+            r = node_hash(r, p)
         fn, sn = fn >> 1, sn >> 1
     return sn == 0 and r == expected_root

@@ -9,6 +9,7 @@ there. Keys must be published by a key publication at or before the record they 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from pyoxigraph import NamedNode, Quad, QuerySolutions, RdfFormat, parse
@@ -34,6 +35,7 @@ from enertwin.kg.queries import load_query
 from enertwin.kg.store import Store
 
 _PACKAGE = "enertwin.kg.provenance"
+_UNTRUSTED = "not by a trusted key (neither pinned nor endorsed by an earlier record a trusted key signed)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +61,17 @@ class Verdict:
         return self.first_bad is None
 
 
-def verify(store: Store, trusted_key: str | None = None, *, deep: bool = False) -> Verdict:
+def verify(
+    store: Store, trusted_key: str | None = None, *, deep: bool = False, pinned: Collection[str] = ()
+) -> Verdict:
     """Check every record, the chain, the signatures and the tree head (``trusted_key``: pin one public key).
 
     ``deep`` also checks what records vouch for outside themselves: the schedule values in the series
     store against their signed hash, and every graph version an activity used against its hash.
+    ``pinned`` keys (a keyring) and ``trusted_key`` are the trust root: with one, a record or tree head
+    counts only if a pinned key signed it or a key that an earlier trusted record endorsed.
     """
+    trusted = _trust_root(trusted_key, pinned)
     listed = {e.seq: e for e in entries(store)}
     graphs = {int(g.value[len(RECORD_GRAPH_BASE) :]): p for g, p in store.live().items() if _is_record(g)}
     last = max([*listed, *graphs], default=0)
@@ -77,21 +84,27 @@ def verify(store: Store, trusted_key: str | None = None, *, deep: bool = False) 
         if entry is None or physical is None:
             return _bad(len(listed), store, Finding(seq, graph, "the record is missing (removed from the ledger)"))
         quads = list(parse(store.backend.dump_graph(physical), RdfFormat.N_TRIPLES))
-        problem = _check(entry, quads, previous, keys, trusted_key)
+        problem = _check(entry, quads, previous, keys, trusted)
         if problem is None and deep:
             problem = _check_payload(store, quads, checked)
         if problem is not None:
             return _bad(len(listed), store, Finding(seq, graph, problem))
         previous = entry.record_hash
-    return _check_tree_head(store, [listed[s] for s in range(1, last + 1)], keys, trusted_key)
+    return _check_tree_head(store, [listed[s] for s in range(1, last + 1)], keys, trusted)
 
 
 def _is_record(graph: NamedNode) -> bool:
     return graph.value.startswith(RECORD_GRAPH_BASE) and graph.value[len(RECORD_GRAPH_BASE) :].isdigit()
 
 
+def _trust_root(trusted_key: str | None, pinned: Collection[str]) -> set[str] | None:
+    """The keys trusted so far (``None``: no trust root, a key counts once the store publishes it)."""
+    root = {*pinned, *([trusted_key] if trusted_key is not None else [])}
+    return root or None
+
+
 def _check(
-    entry: LedgerEntry, quads: list[Quad], previous: str, keys: dict[str, str], trusted: str | None
+    entry: LedgerEntry, quads: list[Quad], previous: str, keys: dict[str, str], trusted: set[str] | None
 ) -> str | None:
     """What is wrong with one record, or ``None``."""
     node = record_node(entry.seq)
@@ -105,16 +118,17 @@ def _check(
     chained = [_value(q.object) for q in quads if q.subject == node and q.predicate == ns.PREVIOUS_RECORD_HASH]
     if chained != [previous]:
         return "it does not chain to the record before it (a record was removed, inserted or reordered)"
-    for q in quads:  # keys this record publishes count from this record on
-        if q.predicate == ns.PUBLIC_KEY:
-            keys[_value(q.subject)] = _value(q.object)
+    published = {_value(q.subject): _value(q.object) for q in quads if q.predicate == ns.PUBLIC_KEY}
+    keys.update(published)  # keys this record publishes count from this record on
     public = keys.get(entry.key.value)
     if public is None:
         return f"it is signed by the key <{entry.key.value}>, which no earlier record publishes"
-    if trusted is not None and public != trusted:
-        return f"it is signed by the key <{entry.key.value}>, not by the trusted key"
+    if trusted is not None and public not in trusted:
+        return f"it is signed by the key <{entry.key.value}>, {_UNTRUSTED}"
     if not signature_holds(public, record_message(entry.seq, entry.record_hash), entry.signature):
         return "its signature does not match its hash and key"
+    if trusted is not None:
+        trusted.update(published.values())  # a trusted signer endorses the keys its record publishes
     return None
 
 
@@ -152,7 +166,9 @@ def _value(term: object) -> str:
     return str(getattr(term, "value", term))
 
 
-def _check_tree_head(store: Store, listed: list[LedgerEntry], keys: dict[str, str], trusted: str | None) -> Verdict:
+def _check_tree_head(
+    store: Store, listed: list[LedgerEntry], keys: dict[str, str], trusted: set[str] | None
+) -> Verdict:
     head = tree_head(store)
     size = len(listed)
     if head is None:
@@ -165,8 +181,9 @@ def _check_tree_head(store: Store, listed: list[LedgerEntry], keys: dict[str, st
         return Verdict(size, head.size, Finding(seq, f"{RECORD_GRAPH_BASE}{seq}", problem))
     root = merkle.root(leaves(listed)).hex()
     public = keys.get(head.key.value)
-    if trusted is not None and public != trusted:
-        public = None
+    if trusted is not None and public not in trusted:
+        problem = f"the signed tree head is signed by the key <{head.key.value}>, {_UNTRUSTED}"
+        return Verdict(size, head.size, Finding(size, f"{RECORD_GRAPH_BASE}{size}", problem))
     message = tree_message(head.size, head.root, head.time)
     if root != head.root or public is None or not signature_holds(public, message, head.signature):
         problem = "the signed tree head does not match the records' Merkle root"
