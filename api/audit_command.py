@@ -82,7 +82,11 @@ def verify_command(
         Path | None, typer.Option("--since", help="A checkpoint from `audit checkpoint`: the ledger must extend it.")
     ] = None,
     deep: Annotated[
-        bool, typer.Option("--deep", help="Also check schedule values and the graph versions decisions read.")
+        bool,
+        typer.Option(
+            "--deep",
+            help="Also check what records vouch for: graph versions, imported series, input snapshots, schedules.",
+        ),
     ] = False,
     as_json: JsonOption = False,
 ) -> None:

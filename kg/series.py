@@ -16,6 +16,7 @@ became live is an orphan and is discarded (rolled back). Readers see only
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import pairwise
 from pathlib import Path
 
 import duckdb
@@ -64,6 +65,7 @@ class SeriesStore:
         """Open (or create) the DuckDB file at ``path``; ``None`` keeps it in memory."""
         try:
             self._db = duckdb.connect(str(path) if path is not None else ":memory:")
+            self._db.execute("SET enable_progress_bar = false")  # a long read must not draw on the user's terminal
             self._db.execute(_SCHEMA)
         except duckdb.Error as exc:
             raise StoreError(f"cannot open the series database {path}: {exc}") from exc
@@ -188,6 +190,26 @@ class SeriesStore:
             raise InputError(f"no time series with key(s) {missing[:5]} in {self._where()}")
         return found
 
+    def read_stored(self, keys: Iterable[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Key → (steps, values) as stored, in step order, for checking them; a key with no values is left out.
+
+        One query for all keys, joined as small integers so that millions of rows come back as arrays,
+        and put in step order here (DuckDB's ORDER BY takes 3 times longer on 15 M values).
+        """
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        self._db.register("wanted_keys", pd.DataFrame({"series_key": wanted, "k": range(len(wanted))}))
+        try:
+            rows = self._db.execute(
+                "SELECT w.k, v.step, v.value FROM series_values v JOIN wanted_keys w USING (series_key)"
+            ).fetchnumpy()
+        finally:
+            self._db.unregister("wanted_keys")
+        k, steps, values = np.asarray(rows["k"]), np.asarray(rows["step"], dtype=np.int64), np.asarray(rows["value"])
+        placed = _placed_by_step(wanted, k, steps, values)
+        return placed if placed is not None else _sorted_by_step(wanted, k, steps, values)
+
     def has(self, key: str) -> bool:
         """Whether any value is stored under ``key``."""
         rows = self._db.execute("SELECT 1 FROM series_values WHERE series_key = ? LIMIT 1", [key]).fetchall()
@@ -219,3 +241,35 @@ class SeriesStore:
 
     def _where(self) -> str:
         return str(self.path) if self.path is not None else "the in-memory series store"
+
+
+def _placed_by_step(
+    wanted: list[str], k: np.ndarray, steps: np.ndarray, values: np.ndarray
+) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
+    """Rows put in step order by placing each at its step (no sort); ``None`` if a step is negative or twice."""
+    if len(k) == 0 or steps.min() < 0:
+        return None if len(k) else {}
+    span = np.zeros(len(wanted), dtype=np.int64)
+    np.maximum.at(span, k, steps + 1)
+    start = np.concatenate(([0], np.cumsum(span)))
+    at = start[k] + steps
+    dense, filled = np.zeros(int(start[-1])), np.zeros(int(start[-1]), dtype=bool)
+    dense[at], filled[at] = values, True
+    if int(filled.sum()) != len(k):
+        return None  # a step stored twice under one key
+    out = {}
+    for i, key in enumerate(wanted):
+        mask = filled[start[i] : start[i + 1]]
+        if mask.any():
+            out[key] = (np.flatnonzero(mask), dense[start[i] : start[i + 1]][mask])
+    return out
+
+
+def _sorted_by_step(
+    wanted: list[str], k: np.ndarray, steps: np.ndarray, values: np.ndarray
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Rows in step order by sorting: every row kept, a step stored twice too (a damaged store)."""
+    order = np.lexsort((steps, k))
+    k, steps, values = k[order], steps[order], values[order]
+    cuts = [0, *(np.flatnonzero(np.diff(k)) + 1), len(k)]
+    return {wanted[int(k[a])]: (steps[a:b], values[a:b].astype(float)) for a, b in pairwise(cuts) if b > a}

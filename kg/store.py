@@ -66,6 +66,7 @@ class PreparedWrite:
     size: int
     warnings: tuple[Violation, ...]
     series: tuple[pd.DataFrame, str] | None
+    content_hash: str | None = None  # RDFC-1.0 hash of the new version, when asked for (a record vouches for it)
 
     @property
     def unchanged(self) -> bool:
@@ -259,12 +260,16 @@ class Store:
         *,
         series: pd.DataFrame | None = None,
         series_prefix: str | None = None,
+        hashed: bool = False,
     ) -> PreparedWrite:
-        """Validate a replacement of ``graph`` and name its new version, writing nothing yet."""
+        """Validate a replacement of ``graph`` and name its new version, writing nothing yet.
+
+        ``hashed``: also give the new version's content hash (``content_hash``, as :meth:`version_hash`).
+        """
         self._writable()
         if series is not None and series_prefix is None:
             raise InputError("series were given without the key prefix they replace")
-        return self._prepare_in(self._dataset(graph), graph, data, fmt, series, series_prefix)
+        return self._prepare_in(self._dataset(graph), graph, data, fmt, series, series_prefix, hashed)
 
     def _prepare_in(
         self,
@@ -274,6 +279,7 @@ class Store:
         fmt: RdfFormat,
         series: pd.DataFrame | None = None,
         series_prefix: str | None = None,
+        hashed: bool = False,
     ) -> PreparedWrite:
         """:meth:`prepare` against the graphs ``dataset`` names (first open: the ontology not yet live)."""
         raw = data.encode("utf-8") if isinstance(data, str) else data
@@ -283,11 +289,13 @@ class Store:
             return PreparedWrite(graph, dataset.target, dataset.target, raw, fmt, digest, same, (), series_part)
         delta = Delta(graph=graph, data=raw, fmt=fmt)
         pending = frozenset(str(c) for c in series.columns) if series is not None else frozenset()
-        violations, size = check_write(self.backend, delta, dataset, self.validator, self.series, pending)
+        violations, size, content = check_write(
+            self.backend, delta, dataset, self.validator, self.series, pending, hashed=hashed
+        )
         self._raise_on_violations(graph, violations)
         physical = NamedNode(f"{graph.value}/version/{uuid.uuid4().hex}")
         return PreparedWrite(
-            graph, physical, dataset.target, raw, fmt, digest, size, _warnings(violations), series_part
+            graph, physical, dataset.target, raw, fmt, digest, size, _warnings(violations), series_part, content
         )
 
     def prepare_batch(
@@ -308,7 +316,7 @@ class Store:
         union = b"".join(data if data.endswith(b"\n") else data + b"\n" for _, data in items)
         dataset = Dataset(target=None, others=(META_GRAPH, *live.values()))
         delta = Delta(graph=items[0][0], data=union, fmt=fmt)
-        violations, _ = check_write(self.backend, delta, dataset, self.validator, self.series)
+        violations, _, _ = check_write(self.backend, delta, dataset, self.validator, self.series)
         self._raise_on_violations(items[0][0], violations)
         return [
             PreparedWrite(
@@ -443,7 +451,7 @@ class Store:
         self._writable()
         dataset = self._dataset(graph)
         delta = Delta(graph=graph, remove=_canonical(remove), add=_canonical(add))
-        violations, _ = check_write(self.backend, delta, dataset, self.validator, self.series)
+        violations, _, _ = check_write(self.backend, delta, dataset, self.validator, self.series)
         self._raise_on_violations(graph, violations)
         new = NamedNode(f"{graph.value}/version/{uuid.uuid4().hex}")
         copy, unlink = "", ""
@@ -463,7 +471,7 @@ class Store:
         dataset = self._dataset(graph)
         if dataset.target is None:
             raise InputError(f"there is no graph <{graph.value}> in the store")
-        violations, _ = check_write(self.backend, Delta(graph=graph, data=b""), dataset, self.validator, self.series)
+        violations, _, _ = check_write(self.backend, Delta(graph=graph, data=b""), dataset, self.validator, self.series)
         self._raise_on_violations(graph, violations)
         self._switch(graph, dataset.target, None)
         if series_prefix is not None:

@@ -21,6 +21,7 @@ from pyoxigraph import BlankNode, NamedNode, Quad, QuerySolutions, RdfFormat, St
 from enertwin.kg import namespaces as ns
 from enertwin.kg.backend import GraphBackend
 from enertwin.kg.errors import InputError
+from enertwin.kg.provenance.canonical import canonical_hash
 from enertwin.kg.queries import inline_bindings, load_query
 from enertwin.kg.series import SeriesStore
 from enertwin.kg.validation.shacl import ShapeValidator
@@ -61,12 +62,21 @@ def check_write(
     validator: ShapeValidator,
     series: SeriesStore,
     pending_series: frozenset[str] = frozenset(),
-) -> tuple[list[Violation], int]:
-    """Violations the store would hold after ``delta`` on the nodes it touches, and the delta's size."""
+    *,
+    hashed: bool = False,
+) -> tuple[list[Violation], int, str | None]:
+    """Violations the store would hold after ``delta`` on the nodes it touches, the delta's size and its hash.
+
+    ``hashed``: also the RDFC-1.0 hash of a whole-graph replacement (what ``Store.version_hash`` will
+    give of the version it becomes), taken from the parse validation makes anyway; else ``None``.
+    """
     scratch = Store()
     _parse_into(scratch, delta)
     _refuse_key_publication(scratch, delta.graph)
     size = len(scratch)
+    content = None
+    if hashed and delta.replaces:
+        content = canonical_hash(scratch.dump(format=RdfFormat.N_TRIPLES, from_graph=delta.graph) or b"", stored=True)
     # blank nodes of the write (a record's qualified associations) are checked too, by their scratch labels
     blanks = {str(q.subject) for q in scratch if isinstance(q.subject, BlankNode)}
     removed = {(q.subject, q.predicate, q.object) for q in delta.remove}
@@ -100,7 +110,7 @@ def check_write(
 
     names = {n.value for n in focus} | blanks
     found = [v for v in validator.validate(scratch) if v.focus in names]
-    return found + series_violations(scratch, series, pending_series, names), size
+    return found + series_violations(scratch, series, pending_series, names), size, content
 
 
 def _refuse_key_publication(scratch: Store, graph: NamedNode) -> None:

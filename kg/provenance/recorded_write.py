@@ -1,8 +1,10 @@
 """Replace a graph and record the import that did it, in one commit.
 
-The record says what was loaded (the new version with its input hash and triple count,
-derived from the version it replaces), from which source, by whom, and which warnings
-the validation left (each a data-quality incident naming the node and the rule).
+The record says what was loaded (the new version with its input hash, content hash and
+triple count, derived from the version it replaces), the hash of each series written with
+it, from which source, by whom, and which warnings the validation left (each a data-quality
+incident naming the node and the rule). ``audit verify --deep`` checks the version and the
+series against those hashes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pyoxigraph import Literal, NamedNode, RdfFormat
 from enertwin.kg import namespaces as ns
 from enertwin.kg.provenance.ledger import Ledger, Receipt
 from enertwin.kg.provenance.record import SOFTWARE_AGENT, ActivityRecord, agent_triples, integer, text
+from enertwin.kg.provenance.series_digest import frame_digests
 from enertwin.kg.store import WriteReport
 
 
@@ -43,7 +46,7 @@ def replace_recorded(
     """Replace ``graph`` by ``data`` and append the import's record; an identical input records nothing."""
     began = started or datetime.now(UTC)
     store = ledger.store
-    write = store.prepare(graph, data, fmt, series=series, series_prefix=series_prefix)
+    write = store.prepare(graph, data, fmt, series=series, series_prefix=series_prefix, hashed=True)
     if write.unchanged:
         return store.commit([write])[0], None
     activity = ActivityRecord(
@@ -59,9 +62,14 @@ def replace_recorded(
         ns.INPUT_HASH: text(write.digest),
         ns.TRIPLE_COUNT: integer(write.size),
     }
+    if write.content_hash is not None:
+        facts[ns.CONTENT_HASH] = text(write.content_hash)
     if write.previous is not None:
         facts[ns.PROV_WAS_DERIVED_FROM] = write.previous
     activity.generated(write.physical, ns.GRAPH_VERSION, facts)
+    for i, (key, digest) in enumerate(sorted(frame_digests(series).items()) if series is not None else []):
+        values = NamedNode(f"{activity.iri.value}/series/{i + 1}")
+        activity.generated(values, ns.SERIES_VALUES, {ns.VALUES_KEY: text(key), ns.CONTENT_HASH: text(digest)})
     for i, warning in enumerate(write.warnings):
         incident = NamedNode(f"{activity.iri.value}/incident/{i + 1}")
         message = f"{warning.message} (shape <{warning.shape}>" + (

@@ -18,6 +18,7 @@ from pyoxigraph import Store as PyoxigraphStore
 from enertwin.kg import namespaces as ns
 from enertwin.kg.provenance import merkle
 from enertwin.kg.provenance.canonical import canonical_hash
+from enertwin.kg.provenance.deep_verify import DeepCheck
 from enertwin.kg.provenance.keys import signature_holds
 from enertwin.kg.provenance.ledger import (
     GENESIS,
@@ -66,8 +67,9 @@ def verify(
 ) -> Verdict:
     """Check every record, the chain, the signatures and the tree head (``trusted_key``: pin one public key).
 
-    ``deep`` also checks what records vouch for outside themselves: the schedule values in the series
-    store against their signed hash, and every graph version an activity used against its hash.
+    ``deep`` also checks what records vouch for outside themselves against their signed hashes: the
+    schedule values, every graph version an activity used or generated, the series an import wrote
+    and the series snapshot a decision read (:mod:`~enertwin.kg.provenance.deep_verify`).
     ``pinned`` keys (a keyring) and ``trusted_key`` are the trust root: with one, a record or tree head
     counts only if a pinned key signed it or a key that an earlier trusted record endorsed.
     """
@@ -77,6 +79,7 @@ def verify(
     last = max([*listed, *graphs], default=0)
     keys: dict[str, str] = {}  # key node → public key, as publications are met
     checked: dict[str, str] = {}  # graph version → its hash, computed once
+    deeper = DeepCheck(store, checked) if deep else None
     previous = GENESIS
     for seq in range(1, last + 1):
         graph = f"{RECORD_GRAPH_BASE}{seq}"
@@ -85,8 +88,8 @@ def verify(
             return _bad(len(listed), store, Finding(seq, graph, "the record is missing (removed from the ledger)"))
         quads = list(parse(store.backend.dump_graph(physical), RdfFormat.N_TRIPLES))
         problem = _check(entry, quads, previous, keys, trusted)
-        if problem is None and deep:
-            problem = _check_payload(store, quads, checked)
+        if problem is None and deeper is not None:
+            problem = _check_payload(store, quads, checked, deeper)
         if problem is not None:
             return _bad(len(listed), store, Finding(seq, graph, problem))
         previous = entry.record_hash
@@ -132,8 +135,8 @@ def _check(
     return None
 
 
-def _check_payload(store: Store, quads: list[Quad], checked: dict[str, str]) -> str | None:
-    """What a record vouches for that no longer holds: schedule values, or a graph version it used."""
+def _check_payload(store: Store, quads: list[Quad], checked: dict[str, str], deeper: DeepCheck) -> str | None:
+    """What a record vouches for that no longer holds: schedule values, a graph version it used, or the rest."""
     scratch = PyoxigraphStore()
     scratch.extend(Quad(q.subject, q.predicate, q.object) for q in quads)
     schedules: dict[str, tuple[str, dict[str, SeriesEntry]]] = {}
@@ -159,7 +162,7 @@ def _check_payload(store: Store, quads: list[Quad], checked: dict[str, str]) -> 
             checked[version.value] = store.version_hash(version, fresh=True)  # type: ignore[union-attr,arg-type]
         if checked[version.value] != digest:  # type: ignore[union-attr]
             return f"the graph version <{version.value}> it used has changed since"  # type: ignore[union-attr]
-    return None
+    return deeper.record(scratch)
 
 
 def _value(term: object) -> str:
