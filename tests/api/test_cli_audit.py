@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
+import pyoxigraph
 import pytest
 from prov.model import ProvDocument
-from pyoxigraph import RdfFormat, parse
+from pyoxigraph import NamedNode, Quad, RdfFormat, parse
 from typer.testing import CliRunner
 
 from enertwin.api.cli import app
@@ -191,3 +196,77 @@ def test_key_triples_outside_the_ledger_publish_nothing(tmp_path: Path, monkeypa
     assert runner.invoke(app, ["costs", "load", _cost_model(tmp_path), "--store", store]).exit_code == 0
     result = runner.invoke(app, ["audit", "verify", "--store", store])
     assert result.exit_code == 0, result.output
+
+
+# -- audit verify --deep: stored values and graphs changed with DuckDB and Oxigraph themselves ----------------
+
+
+@contextmanager
+def series_changed(store: str, table: str, change: str, *values: object) -> Iterator[None]:
+    """Run ``change`` on the store's series.duckdb with DuckDB itself; put ``table`` back exactly afterwards."""
+    with duckdb.connect(str(Path(store) / "series.duckdb")) as db:
+        db.execute(f"CREATE TABLE kept AS SELECT * FROM {table}")
+        db.execute(change, list(values))
+    try:
+        yield
+    finally:
+        with duckdb.connect(str(Path(store) / "series.duckdb")) as db:
+            db.execute(f"DELETE FROM {table}")
+            db.execute(f"INSERT INTO {table} SELECT * FROM kept")
+            db.execute("DROP TABLE kept")
+
+
+def test_verify_deep_passes_an_untouched_store(audited: tuple[str, str]) -> None:
+    store, _ = audited
+    result = runner.invoke(app, ["audit", "verify", "--deep", "--store", store])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ok: ")
+
+
+def test_verify_deep_names_imported_profile_values_times_ten(audited: tuple[str, str]) -> None:
+    store, _ = audited
+    with duckdb.connect(str(Path(store) / "series.duckdb")) as db:
+        query = "SELECT min(series_key) FROM series_values WHERE starts_with(series_key, ?)"
+        key = db.execute(query, [f"simbench/{HV}/load/"]).fetchall()[0][0]
+    with series_changed(
+        store, "series_values", "UPDATE series_values SET value = value * 10 WHERE series_key = ?", key
+    ):
+        assert runner.invoke(app, ["audit", "verify", "--store", store]).exit_code == 0
+        result = runner.invoke(app, ["audit", "verify", "--deep", "--store", store])
+    assert result.exit_code == 7
+    line = " ".join(result.output.split())
+    assert re.search(rf"record \d+ <{re.escape(ns.GRAPH_BASE)}record/\d+> does not verify", line), line
+    assert f"the values of series '{key}' in the series store differ from the hashes its import recorded" in line
+    assert runner.invoke(app, ["audit", "verify", "--deep", "--store", store]).exit_code == 0
+
+
+def test_verify_deep_names_a_changed_input_snapshot(audited: tuple[str, str]) -> None:
+    store, _ = audited
+    with series_changed(store, "series_snapshots", "UPDATE series_snapshots SET value = value + 1 WHERE step = 0"):
+        assert runner.invoke(app, ["audit", "verify", "--store", store]).exit_code == 0
+        result = runner.invoke(app, ["audit", "verify", "--deep", "--store", store])
+    assert result.exit_code == 7
+    line = " ".join(result.output.split())
+    graph = re.escape(ns.GRAPH_BASE)
+    assert re.search(rf"record \d+ <{graph}record/\d+> does not verify: the series snapshot <", line), line
+    assert "it read does not hold" in line and "its values were changed" in line
+    assert runner.invoke(app, ["audit", "verify", "--deep", "--store", store]).exit_code == 0
+
+
+def test_verify_deep_names_a_graph_no_decision_read_changed_in_oxigraph(tmp_path: Path) -> None:
+    store, code = str(tmp_path / "store"), "1-HV-mixed--0-sw"
+    imported = runner.invoke(app, ["import", "simbench", code, "--store", store])
+    assert imported.exit_code == 0, imported.output
+    with Store.open(store) as opened:
+        version = opened.live()[NamedNode(f"{ns.GRAPH_BASE}simbench/{code}")]
+    graph = pyoxigraph.Store(str(tmp_path / "store" / "graph"))
+    graph.add(Quad(NamedNode(f"{ns.ID_BASE}tampered"), ns.RDFS_LABEL, pyoxigraph.Literal("added in Oxigraph"), version))
+    graph.flush()
+    del graph
+    assert runner.invoke(app, ["audit", "verify", "--store", store]).exit_code == 0
+    result = runner.invoke(app, ["audit", "verify", "--deep", "--store", store])
+    assert result.exit_code == 7
+    line = " ".join(result.output.split())
+    assert f"record 2 <{record_graph(2).value}> does not verify" in line
+    assert f"the graph version <{version.value}> it generated (the live version of" in line
+    assert "no longer hash to the recorded content hash" in line
