@@ -90,6 +90,7 @@ def test_a_replay_reads_the_recorded_inputs_not_todays(grids: Store, run: Dispat
     old = [Quad(UNIT, ns.RATED_APPARENT_POWER, r["o"], graph) for r in _values(grids, UNIT)]  # type: ignore[arg-type]
     new = Quad(UNIT, ns.RATED_APPARENT_POWER, Literal("1.0", datatype=ns.XSD_DOUBLE), graph)
     grids.change(graph, remove=old, add=[new])
+    kept = grids.series._db.execute("SELECT * FROM series_values WHERE series_key = ?", [load_key]).df()
     grids.series._db.execute("UPDATE series_values SET value = value * 3 WHERE series_key = ?", [load_key])
     try:
         assert grids.live()[graph] != before
@@ -99,7 +100,10 @@ def test_a_replay_reads_the_recorded_inputs_not_todays(grids: Store, run: Dispat
         outcome = replay(grids, run.record.decision.value)
         assert outcome.identical, outcome.first_difference
     finally:
-        grids.series._db.execute("UPDATE series_values SET value = value / 3 WHERE series_key = ?", [load_key])
+        grids.series._db.execute("DELETE FROM series_values WHERE series_key = ?", [load_key])
+        grids.series._db.register("kept", kept)
+        grids.series._db.execute("INSERT INTO series_values SELECT * FROM kept")  # exactly: x*3/3 need not be x
+        grids.series._db.unregister("kept")
         grids.change(
             graph, remove=[Quad(UNIT, ns.RATED_APPARENT_POWER, r["o"], graph) for r in _values(grids, UNIT)], add=old
         )  # type: ignore[arg-type]
@@ -118,12 +122,16 @@ def test_a_changed_snapshot_version_is_refused(grids: Store, run: DispatchRun) -
 
 def test_a_changed_series_snapshot_is_refused(grids: Store, run: DispatchRun) -> None:
     db = grids.series._db
+    kept = db.execute("SELECT * FROM series_snapshots WHERE step = 0").df()
     db.execute("UPDATE series_snapshots SET value = value + 1 WHERE step = 0")
     try:
         with pytest.raises(InputError, match="its values were changed"):
             replay(grids, run.record.decision.value)
     finally:
-        db.execute("UPDATE series_snapshots SET value = value - 1 WHERE step = 0")
+        db.execute("DELETE FROM series_snapshots WHERE step = 0")
+        db.register("kept", kept)
+        db.execute("INSERT INTO series_snapshots SELECT * FROM kept")  # exactly: x+1-1 need not be x
+        db.unregister("kept")
 
 
 def test_tampering_with_a_decision_record_is_found(grids: Store, run: DispatchRun) -> None:
