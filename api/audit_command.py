@@ -93,7 +93,7 @@ def verify_command(
     """Check every record's hash, chain link and signature, and the signed tree head (exit 7 on the first bad)."""
     pinned = trust_root(keyring, key)  # bad input is refused before the store is opened
     saved = read_checkpoint(since) if since is not None else None
-    with opened(store) as target:
+    with opened(store, read_only=True) as target:
         verdict = verify(target, deep=deep, pinned=pinned)
         extends = consistency(target, saved) if saved is not None and verdict.ok else None
     bad = verdict.first_bad
@@ -122,7 +122,7 @@ def checkpoint_command(
 ) -> None:
     """Print the verified signed tree head as a checkpoint (JSON) to keep outside the store for `verify --since`."""
     pinned = trust_root(keyring, key)
-    with opened(store) as target:
+    with opened(store, read_only=True) as target:
         verdict = verify(target, pinned=pinned)
         bad = verdict.first_bad
         if bad is not None:
@@ -182,7 +182,7 @@ def proof_command(
 ) -> None:
     """Print the inclusion proof of one record in the signed Merkle tree (JSON, checkable offline)."""
     record = checked_iri(iri)  # before the store is opened: a bad argument creates nothing
-    with opened(store) as target:
+    with opened(store, read_only=True) as target:
         proof = inclusion_proof(target, record)
     if not check_proof(proof):
         raise EvidenceError(f"the proof of <{proof.record}> does not check against the signed tree head")
@@ -193,13 +193,49 @@ def proof_command(
 @reports_errors
 def check_proof_command(file: Annotated[Path, typer.Argument(help="A proof printed by `audit proof`.")]) -> None:
     """Check a saved inclusion proof without the store (exit 7 if it does not hold)."""
-    try:
-        proof = InclusionProof(**json.loads(file.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError) as exc:
-        raise InputError(f"{file} is not an inclusion proof printed by `enertwin audit proof`: {exc}") from exc
+    proof = read_proof(file)
     if not check_proof(proof):
         raise EvidenceError(f"the proof in {file} does not hold: the record is not shown in the signed tree")
     out.print(f"ok: record {proof.record} is leaf {proof.leaf_index} of the signed tree of {proof.tree_size}")
+
+
+def read_proof(file: Path) -> InclusionProof:
+    """The proof saved in ``file``; anything else is bad input saying what the file is instead (exit 2)."""
+
+    def refuse(why: str) -> InputError:
+        return InputError(f"{file} is not an inclusion proof printed by `enertwin audit proof`: {why}")
+
+    if file.is_dir():
+        raise refuse("it is a folder")
+    try:
+        document = json.loads(file.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise refuse(f"it cannot be read ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise refuse(f"it is not text (byte {exc.start} is not UTF-8)") from exc
+    except json.JSONDecodeError as exc:
+        raise refuse(f"it is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from exc
+    if not isinstance(document, dict):
+        raise refuse(f"it holds {json.dumps(document)[:40]}, not a JSON object")
+    fields: dict[str, str] = dict(InclusionProof.__annotations__)  # field → its type, as written
+    unknown = sorted(set(document) - set(fields))
+    absent = [name for name in fields if name not in document]
+    if unknown or absent:
+        raise refuse(f"missing field(s) {absent}" if absent else f"unknown field(s) {unknown}")
+    for name, kind in fields.items():
+        value = document[name]
+        holds = {
+            "str": isinstance(value, str),
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "list[str]": isinstance(value, list) and all(isinstance(item, str) for item in value),
+        }[kind]
+        if not holds:
+            raise refuse(f"field {name!r} must be {_kind_word(kind)}, found {json.dumps(value)[:40]}")
+    return InclusionProof(**document)
+
+
+def _kind_word(kind: str) -> str:
+    return {"str": "a string", "int": "an integer", "list[str]": "a list of hex strings"}[kind]
 
 
 @audit_app.command("export")
@@ -212,7 +248,7 @@ def export_command(
 ) -> None:
     """Export provenance records for standard PROV tooling."""
     wanted = [checked_iri(iri) for iri in iris or []]
-    with opened(store) as target:
+    with opened(store, read_only=True) as target:
         selected = [find_entry(target, iri) for iri in wanted] if wanted else None
         text = export_records(record_contents(target, selected), fmt)
     if out_file is None:

@@ -120,7 +120,7 @@ def query_command(
     except OSError as exc:
         raise InputError(f"cannot read the query file {file}: {exc.strerror or exc}") from exc
     check_user_query(text, allow_service or ())
-    with opened(store) as target:
+    with opened(store, read_only=True) as target:
         columns, rows = rows_of(target.query(text))
     render(out, columns, rows, fmt)
 
@@ -129,7 +129,7 @@ def query_command(
 @reports_errors
 def graphs_command(store: StoreOption = DEFAULT_STORE, as_json: JsonOption = False) -> None:
     """List the named graphs of the store (one per import, cost model, policy set, decision)."""
-    with opened(store) as target:
+    with opened(store, read_only=True) as target:
         live = target.live()
     rows = [{"graph": g.value, "version": v.value} for g, v in sorted(live.items(), key=lambda x: x[0].value)]
     render(out, ["graph", "version"], rows, Format.JSON if as_json else Format.TABLE)
@@ -147,7 +147,7 @@ def validate_command(
     Exits 5 when a violation is found; warnings (e.g. an island) leave the exit code 0.
     """
     grid = grid_node(resolve_code(code)) if code else None
-    with opened(store) as target:
+    with opened(store, read_only=True) as target:
         found = target.check_all() + target.orphans() + check_topology(target, grid)
     rows = [
         {"severity": v.severity.value, "focus": v.focus, "name": v.source_name, "rule": v.shape, "message": v.message}
@@ -184,7 +184,7 @@ def costs_load_command(
 @reports_errors
 def costs_show_command(store: StoreOption = DEFAULT_STORE, as_json: JsonOption = False) -> None:
     """Show the cost table as it is in the graph."""
-    with opened(store) as target:
+    with opened(store, read_only=True) as target:
         columns, rows = rows_of(target.query(load_query("enertwin.kg", "cost_table.rq")))
     render(out, columns, rows, Format.JSON if as_json else Format.TABLE, title="Cost table (graph data)")
 
@@ -358,7 +358,7 @@ def explain_command(
 ) -> None:
     """Why a schedule is what it is: marginal prices per step and reasons per asset, with their graph facts."""
     chosen = iri(decision, "decision")
-    with opened(store) as target:
+    with opened(store, read_only=True) as target:
         explanation = explain(target, chosen)
     steps = explanation.problem.steps
     if step is not None and not 0 <= step < steps:

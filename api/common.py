@@ -61,9 +61,13 @@ def iri(text: str, what: str = "IRI") -> str:
 
 
 @contextmanager
-def opened(location: str | None) -> Iterator[Store]:
-    """Open the store at ``location`` (``None``: in memory) and close it afterwards."""
-    store = Store.open(location)
+def opened(location: str | None, *, read_only: bool = False) -> Iterator[Store]:
+    """Open the store at ``location`` (``None``: in memory) and close it afterwards.
+
+    Commands that only read pass ``read_only``: they then run beside a process writing the
+    store, and on a read-only copy of it.
+    """
+    store = Store.open(location, read_only=read_only)
     try:
         yield store
     finally:

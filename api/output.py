@@ -81,9 +81,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def printable(text: str) -> str:
     """``text`` with control characters (terminal escape sequences) shown as hex escapes, never sent raw."""
-    return "".join(
-        ch if ch in "\n" or unicodedata.category(ch) != "Cc" else f"\\x{ord(ch):02x}" for ch in text
-    )
+    return "".join(ch if ch in "\n" or unicodedata.category(ch) != "Cc" else f"\\x{ord(ch):02x}" for ch in text)
 
 
 def _spreadsheet_safe(value: object) -> object:

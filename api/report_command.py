@@ -48,7 +48,7 @@ def report_command(
     if name is None:
         raise InputError("give a report name (see `enertwin report --list`)")
     prepare_report(name, start=start, end=end, decision=decision)  # bad input exits before a store is opened
-    with opened(store) as target:
+    with opened(store, read_only=True) as target:
         table = run_report(target, name, start=start, end=end, decision=decision)
     if out_file is None:
         _print(table, fmt, out)

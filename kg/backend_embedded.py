@@ -20,13 +20,22 @@ SMALL_BYTES = 1024 * 1024  # below this, one ordinary transaction loads a graph 
 class EmbeddedBackend(SelectAndAsk):
     """A pyoxigraph ``Store``; ``path=None`` keeps everything in memory."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        """Open or create the store; a path that cannot hold a store is a :class:`StoreError`."""
+    def __init__(self, path: Path | None = None, *, read_only: bool = False) -> None:
+        """Open or create the store; a path that cannot hold a store is a :class:`StoreError`.
+
+        ``read_only`` opens an existing store without its write lock: beside a process that
+        writes it (the reader sees the store as it was when opened), or on a read-only copy.
+        """
+        self.path, self.read_only = path, read_only and path is not None
         try:
-            self._store = Store(str(path)) if path is not None else Store()
+            if path is None:
+                self._store = Store()
+            elif self.read_only:
+                self._store = Store.read_only(str(path))
+            else:
+                self._store = Store(str(path))
         except OSError as exc:
             raise StoreError(f"cannot open the graph store at {path}: {exc}") from exc
-        self.path = path
 
     def _query(self, query: str, bindings: Bindings | None, graphs: Sequence[NamedNode] | None) -> object:
         single = {k: v for k, v in (bindings or {}).items() if isinstance(v, TERM_TYPES)}
@@ -69,6 +78,7 @@ class EmbeddedBackend(SelectAndAsk):
         Line-based formats are loaded in chunks of whole lines: Oxigraph's bulk loader buffers
         a whole input, and chunks keep its memory small (1.6 GB → 0.2 GB for 2.3 M triples).
         """
+        self._writable()
         try:
             if isinstance(data, bytes) and len(data) < SMALL_BYTES:  # a bulk load writes files: costly on disk
                 self._store.load(data, format=fmt, to_graph=graph)
@@ -81,11 +91,17 @@ class EmbeddedBackend(SelectAndAsk):
 
     def update(self, update: str) -> None:
         """Run a SPARQL update in one transaction."""
+        self._writable()
         self._store.update(update)
 
     def drop_graph(self, graph: NamedNode) -> None:
         """Remove ``graph`` and its quads."""
+        self._writable()
         self._store.remove_graph(graph)
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"the graph store at {self.path} was opened read-only; this command cannot write it")
 
     def dump_graph(self, graph: NamedNode) -> bytes:
         """The triples of ``graph`` as N-Triples."""
@@ -97,7 +113,7 @@ class EmbeddedBackend(SelectAndAsk):
 
     def close(self) -> None:
         """Flush to disk (no-op in memory)."""
-        if self.path is not None:
+        if self.path is not None and not self.read_only:
             self._store.flush()
         del self._store
 

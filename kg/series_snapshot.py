@@ -33,7 +33,7 @@ class RecordingSeries(SeriesStore):
 
     def __init__(self, inner: SeriesStore) -> None:
         """Record the reads made of ``inner``."""
-        self._db, self.path, self.inner = inner._db, inner.path, inner
+        self._file, self.path, self.inner = inner._file, inner.path, inner
         self.slices: dict[Slice, np.ndarray] = {}
 
     def read(self, key: str, start: int = 0, count: int | None = None) -> np.ndarray:
@@ -52,8 +52,6 @@ class RecordingSeries(SeriesStore):
     def save(self) -> str:
         """Keep the slices read so far under their hash (once per hash); returns the hash."""
         digest = snapshot_digest(self.slices)
-        if self._db.execute("SELECT 1 FROM series_snapshots WHERE snapshot = ? LIMIT 1", [digest]).fetchall():
-            return digest
         rows = pd.DataFrame(
             [
                 (digest, key, start, count, step, float(v))
@@ -62,11 +60,7 @@ class RecordingSeries(SeriesStore):
             ],
             columns=["snapshot", "series_key", "start", "count", "step", "value"],
         )
-        self._db.register("incoming_snapshot", rows)
-        try:
-            self._db.execute("INSERT INTO series_snapshots SELECT * FROM incoming_snapshot")
-        finally:
-            self._db.unregister("incoming_snapshot")
+        self.inner.save_snapshot(digest, rows)
         return digest
 
 
@@ -75,12 +69,8 @@ class SnapshotSeries(SeriesStore):
 
     def __init__(self, store: SeriesStore, digest: str) -> None:
         """Load snapshot ``digest`` of ``store``; an unknown or damaged one is an :class:`InputError`."""
-        self._db, self.path, self.digest = store._db, store.path, digest
-        frame = self._db.execute(
-            "SELECT series_key, start, count, value FROM series_snapshots WHERE snapshot = ? "
-            "ORDER BY series_key, start, count, step",
-            [digest],
-        ).df()
+        self._file, self.path, self.digest = store._file, store.path, digest
+        frame = store.snapshot(digest)
         if frame.empty:
             raise InputError(f"there is no series snapshot {digest} in {store.path or 'the in-memory series store'}")
         self.slices: dict[Slice, np.ndarray] = {

@@ -77,35 +77,59 @@ class PreparedWrite:
 class Store:
     """Named graphs validated on every write, with their time series beside them."""
 
-    def __init__(self, backend: GraphBackend, series: SeriesStore, validator: ShapeValidator | None = None) -> None:
+    def __init__(
+        self,
+        backend: GraphBackend,
+        series: SeriesStore,
+        validator: ShapeValidator | None = None,
+        *,
+        read_only: bool = False,
+    ) -> None:
         """Wrap an opened backend; most callers want :meth:`open`."""
         self.backend = backend
         self.series = series
         self.validator = validator or ShapeValidator.default()
+        self.read_only = read_only
         self._pinned: dict[NamedNode, NamedNode] | None = None
         self.collected: list[Violation] = []  # what this open cleaned up after interrupted writes
-        self._ensure_initialised()
+        if read_only:
+            self._check_version()
+        else:
+            self._ensure_initialised()
 
     @classmethod
-    def open(cls, location: str | Path | None = None, *, series_path: Path | None = None) -> Store:
+    def open(
+        cls, location: str | Path | None = None, *, series_path: Path | None = None, read_only: bool = False
+    ) -> Store:
         """Open the store at ``location`` (``None``: memory; ``http(s)://…``: remote; else a directory).
 
         A remote store keeps its series in a local DuckDB file (``series_path``, by default
         ``$ENERTWIN_HOME/series/<endpoint>.duckdb`` with ``ENERTWIN_HOME`` defaulting to ``~/.enertwin``).
+        ``read_only`` opens an existing embedded store for reading only: beside a process writing
+        it, or as a read-only copy (an archive); a location with no store yet is created as usual.
+        A store whose ``series.duckdb`` was deleted is not given a new, empty one: reading a
+        series is then missing evidence (:class:`EvidenceError`), while the graph still opens.
         """
         if location is None:
             return cls(EmbeddedBackend(None), SeriesStore(series_path))
         text = str(location)
         if text.startswith(("http://", "https://")):
             remote = RemoteBackend(text)
-            return cls(remote, SeriesStore(series_path or remote_series_path(text)))
+            path = series_path or remote_series_path(text)
+            return cls._assemble(remote, lambda: SeriesStore(path, read_only=read_only and path.exists()), read_only)
         root = Path(location)
         if root.exists() and not root.is_dir():
             raise StoreError(f"the store path {root} is a file; a store is a directory")
-        if root.is_dir() and any(root.iterdir()) and not (root / "graph").is_dir():
+        existing = (root / "graph").is_dir()
+        if root.is_dir() and any(root.iterdir()) and not existing:
             raise StoreError(
                 f"the store path {root} is a directory with other files in it, not an enertwin store "
                 "(which holds graph/ and series.duckdb); give an empty or new directory"
+            )
+        path = series_path or root / "series.duckdb"
+        if read_only and existing:
+            return cls._assemble(
+                EmbeddedBackend(root / "graph", read_only=True), lambda: SeriesStore(path, read_only=True), True
             )
         try:
             root.mkdir(parents=True, exist_ok=True)
@@ -114,13 +138,26 @@ class Store:
             probe.unlink()
         except OSError as exc:
             raise StoreError(f"the store path {root} cannot be written: {exc.strerror or exc}") from exc
-        series = SeriesStore(series_path or root / "series.duckdb")
+        series = SeriesStore(path, create=not existing)  # an existing store's lost file is not recreated empty
         try:
             backend = EmbeddedBackend(root / "graph")
         except StoreError:
             series.close()
             raise
-        return cls(backend, series)
+        return cls._assemble(backend, lambda: series, False)
+
+    @classmethod
+    def _assemble(cls, backend: GraphBackend, series: Callable[[], SeriesStore], read_only: bool) -> Store:
+        """The store over ``backend`` and ``series``; both are closed again if it cannot be opened."""
+        opened: SeriesStore | None = None
+        try:
+            opened = series()
+            return cls(backend, opened, read_only=read_only)
+        except BaseException:
+            backend.close()
+            if opened is not None:
+                opened.close()
+            raise
 
     def __enter__(self) -> Store:
         """Use as a context manager that closes the store."""
@@ -216,7 +253,7 @@ class Store:
         if cached is not None and not fresh:
             return cached
         digest = canonical_hash(self.backend.dump_graph(version), stored=True)
-        if cached is None:
+        if cached is None and not self.read_only:
             self.backend.update(
                 f"INSERT DATA {{ GRAPH {META_GRAPH} {{ {version} {ns.CONTENT_HASH} {Literal(digest)} }} }}"
             )
@@ -225,6 +262,8 @@ class Store:
     # -- writing ---------------------------------------------------------------------------
 
     def _writable(self) -> None:
+        if self.read_only:
+            raise StoreError("the store was opened read-only; this command cannot write it")
         if self._pinned is not None:
             raise StoreError("this is a read-only view of recorded versions; write to the store itself")
 
@@ -508,13 +547,18 @@ class Store:
                 for graph in self.backend.named_graphs():
                     self.backend.drop_graph(graph)
             self._initialise()
-        elif version != ns.ONTOLOGY_VERSION:
+        self._check_version()
+        self._settle_series()
+        self._collect_garbage()
+
+    def _check_version(self) -> None:
+        """Refuse a store written under another ontology version (nothing is changed)."""
+        version = self.ontology_version()
+        if version is not None and version != ns.ONTOLOGY_VERSION:
             raise OntologyVersionError(
                 f"the store was written under ontology version {version}; this enertwin uses "
                 f"{ns.ONTOLOGY_VERSION}. Nothing was changed; migrate the store or use a matching enertwin."
             )
-        self._settle_series()
-        self._collect_garbage()
 
     def _initialise(self) -> None:
         ontology = (files("enertwin.ontology") / "enertwin.ttl").read_bytes()
@@ -554,6 +598,8 @@ class Store:
         and are discarded, on an embedded store only (on a shared endpoint another process
         may be about to make its version live); :meth:`orphans` reports them.
         """
+        if self.series.absent:
+            return  # nothing can be settled in a lost file; reading a series says it is missing
         live = {v.value for v in self.live().values()}
         for version, count in self.series.staged().items():
             if version in live:
