@@ -16,6 +16,7 @@ became live is an orphan and is discarded (rolled back). Readers see only
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import duckdb
@@ -219,3 +220,46 @@ class SeriesStore:
 
     def _where(self) -> str:
         return str(self.path) if self.path is not None else "the in-memory series store"
+
+    # -- beside the series: snapshots, the ledger's leaf cache, commit serialisation --------------
+
+    @property
+    def location(self) -> str:
+        """The file (or memory), for messages."""
+        return self._where()
+
+    def has_snapshot(self, digest: str) -> bool:
+        """Whether a series snapshot is kept under ``digest``."""
+        return bool(self._db.execute("SELECT 1 FROM series_snapshots WHERE snapshot = ? LIMIT 1", [digest]).fetchall())
+
+    def save_snapshot(self, rows: pd.DataFrame) -> None:
+        """Keep snapshot rows (columns snapshot, series_key, start, count, step, value)."""
+        self._db.register("incoming_snapshot", rows)
+        try:
+            self._db.execute("INSERT INTO series_snapshots SELECT * FROM incoming_snapshot")
+        finally:
+            self._db.unregister("incoming_snapshot")
+
+    def snapshot(self, digest: str) -> pd.DataFrame:
+        """The rows of snapshot ``digest`` (series_key, start, count, value) in key, start, count, step order."""
+        return self._db.execute(
+            "SELECT series_key, start, count, value FROM series_snapshots WHERE snapshot = ? "
+            "ORDER BY series_key, start, count, step",
+            [digest],
+        ).df()
+
+    def cached_leaves(self) -> bytes | None:
+        """The ledger's cached Merkle leaves, if any."""
+        row = self._db.execute("SELECT leaves FROM ledger_leaf_cache LIMIT 1").fetchone()
+        return bytes(row[0]) if row is not None else None
+
+    def cache_leaves(self, size: int, leaves: bytes) -> None:
+        """Replace the cached Merkle leaves."""
+        self._db.execute("BEGIN TRANSACTION")
+        self._db.execute("DELETE FROM ledger_leaf_cache")
+        self._db.execute("INSERT INTO ledger_leaf_cache VALUES (?, ?)", [size, leaves])
+        self._db.execute("COMMIT")
+
+    def serialised(self) -> AbstractContextManager[None]:
+        """Nothing to hold: an embedded store serialises its own updates, and a per-client file cannot."""
+        return nullcontext()

@@ -22,7 +22,7 @@ from enertwin.kg import namespaces as ns
 from enertwin.kg.backend import GraphBackend
 from enertwin.kg.errors import InputError
 from enertwin.kg.queries import inline_bindings, load_query
-from enertwin.kg.series import SeriesStore
+from enertwin.kg.series_base import Series
 from enertwin.kg.validation.shacl import ShapeValidator
 from enertwin.kg.violation import Severity, Violation
 
@@ -59,7 +59,7 @@ def check_write(
     delta: Delta,
     dataset: Dataset,
     validator: ShapeValidator,
-    series: SeriesStore,
+    series: Series,
     pending_series: frozenset[str] = frozenset(),
 ) -> tuple[list[Violation], int]:
     """Violations the store would hold after ``delta`` on the nodes it touches, and the delta's size."""
@@ -130,7 +130,7 @@ def _parse_into(scratch: Store, delta: Delta) -> None:
 
 
 def series_violations(
-    scratch: Store, series: SeriesStore, pending: frozenset[str] = frozenset(), focus: set[str] | None = None
+    scratch: Store, series: Series, pending: frozenset[str] = frozenset(), focus: set[str] | None = None
 ) -> list[Violation]:
     """Series the graph describes as stored in DuckDB whose values are not there (``focus``: only these)."""
     rows = scratch.query(load_query("enertwin.kg", "series_references.rq"), use_default_graph_as_union=True)
