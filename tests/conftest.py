@@ -109,8 +109,19 @@ def postgres_server() -> Iterator[dict[str, str]]:
     port = _free_port()
     data = folder / "data"
     subprocess.run(
-        [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "enertwin", f"--pwfile={folder / 'pw'}"]
-        + ["--auth=scram-sha-256", "-E", "UTF8", "--locale=C"],
+        [
+            *prefix,
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "enertwin",
+            f"--pwfile={folder / 'pw'}",
+            "--auth=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ],
         check=True,
         capture_output=True,
     )

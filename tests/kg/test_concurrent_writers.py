@@ -28,6 +28,7 @@ WRITER = Path(__file__).with_name("ledger_writer.py")
 WRITERS = 5
 EACH = 6
 CLIENTS, INCREMENTS = 6, 30
+OPTIMIZERS = 3
 COUNTER, COUNT = NamedNode("urn:test:counter"), NamedNode("urn:test:count")
 
 
@@ -39,8 +40,14 @@ def test_concurrent_writers_never_fork_the_ledger(oxigraph_server: str, series_d
     start_at = time.time() + 3
     processes = [
         subprocess.Popen(
-            [sys.executable, str(WRITER), _spelling(oxigraph_server, i), str(tmp_path / f"client{i}"), str(EACH)]
-            + [str(start_at)],
+            [
+                sys.executable,
+                str(WRITER),
+                _spelling(oxigraph_server, i),
+                str(tmp_path / f"client{i}"),
+                str(EACH),
+                str(start_at),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -77,7 +84,8 @@ def test_guarded_commits_on_a_shared_store_apply_one_at_a_time(oxigraph_server: 
     def work(name: str) -> None:
         with Store.open(oxigraph_server, series_database=series_database) as client:
             for _ in range(INCREMENTS):
-                row = next(iter(client.backend.select(f"SELECT ?n WHERE {{ {COUNTER} {COUNT} ?n }}", None, [META_GRAPH])))
+                read = f"SELECT ?n WHERE {{ {COUNTER} {COUNT} ?n }}"
+                row = next(iter(client.backend.select(read, None, [META_GRAPH])))
                 n = int(row["n"].value)  # type: ignore[union-attr]
                 claim = NamedNode(f"urn:claim:{n + 1}:{name}")
                 try:
@@ -160,3 +168,58 @@ def test_a_forked_ledger_is_named_as_forked(tmp_path: Path) -> None:
 def _action(name: str) -> ActivityRecord:
     now = datetime.now(UTC)
     return ActivityRecord(NamedNode(f"{ns.ID_BASE}activity/{name}"), ns.AGENT_ACTION, now, now)
+
+
+def test_concurrent_optimize_runs_on_a_shared_store_never_fork(
+    oxigraph_server: str, series_database: str, tmp_path: Path
+) -> None:
+    """`enertwin optimize` from several machines at once (own homes and keys): every decision is in the ledger."""
+    from enertwin.kg.importers.simbench import ensure_imported
+
+    httpx.post(f"{oxigraph_server}/update", data={"update": "DROP ALL"}, timeout=30).raise_for_status()
+    with Store.open(oxigraph_server, series_database=series_database) as store:
+        ensure_imported(store, "hv-mixed")  # the case and the grid that prices its market, once, before the race
+        ensure_imported(store, "ehv-mixed")
+    password = urlsplit(series_database).password or ""
+    runs = []
+    for i in range(OPTIMIZERS):
+        env = {**os.environ, "ENERTWIN_HOME": str(tmp_path / f"home{i}"), "PGPASSWORD": password}
+        store = _spelling(oxigraph_server, i)
+        script = (
+            f"{sys.executable} -m enertwin.api.cli init --store {store} --person operator{i} && "
+            f"{sys.executable} -m enertwin.api.cli optimize --case hv-mixed --start 2016-01-14T0{i}:00 --steps 4 "
+            f"--time-limit 30 --workers 1 --store {store} --json {tmp_path / f'out{i}.json'}"
+        )
+        runs.append(subprocess.Popen(["sh", "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    for run in runs:
+        _out, err = run.communicate(timeout=600)
+        assert run.returncode == 0, err.decode()[-2000:]
+    decisions = [json.loads((tmp_path / f"out{i}.json").read_text())["decision"] for i in range(OPTIMIZERS)]
+    with Store.open(oxigraph_server, series_database=series_database) as store:
+        listed = entries(store)
+        assert [e.seq for e in listed] == list(range(1, len(listed) + 1))  # no number claimed twice, no gap
+        assert verify(store).ok
+    for decision in decisions:
+        found = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "enertwin.api.cli",
+                "audit",
+                "proof",
+                decision.removesuffix("/schedule"),
+                "--store",
+                oxigraph_server,
+            ],
+            env={**os.environ, "PGPASSWORD": password},
+            capture_output=True,
+            text=True,
+        )
+        assert found.returncode == 0, found.stderr  # the decision's record is in the ledger
+    audit = subprocess.run(
+        [sys.executable, "-m", "enertwin.api.cli", "audit", "verify", "--store", oxigraph_server],
+        env={**os.environ, "PGPASSWORD": password},
+        capture_output=True,
+        text=True,
+    )
+    assert audit.returncode == 0, audit.stdout + audit.stderr
