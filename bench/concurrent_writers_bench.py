@@ -1,8 +1,10 @@
 #!/usr/bin/env python
 """Concurrent-writers benchmark: N ledger writers on one `oxigraph serve`, against one writer alone.
 
-The script starts its own ``oxigraph serve`` (the binary beside this Python, or on PATH) on a free
-loopback port in a temporary folder, and stops it at the end. Each client is a separate process
+The script starts its own ``oxigraph serve`` (the binary beside this Python, or on PATH) and a
+throwaway PostgreSQL cluster (the store's series database, whose commit lock serialises the
+ledger's compare-and-set; the test suite's fixture starts it) on free loopback ports in a
+temporary folder, and stops them at the end. Each client is a separate process
 with its own signing key (as on separate machines), appending ``--each`` agent actions (cheap
 records, no solve) as fast as it can. Printed: records per second for one client alone
 (baseline) and for N together (ratio), the compare-and-set retries the clients made, and the
@@ -21,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -41,13 +45,15 @@ from enertwin.kg.provenance.record import ActivityRecord, person_node
 from enertwin.kg.provenance.verify import verify
 from enertwin.kg.store import Store
 
+PASSWORD = secrets.token_urlsafe(12)  # the throwaway cluster's; clients get it as PGPASSWORD
+
 
 def _worker(url: str, home: Path, count: int, start_at: float) -> None:
     """One client: append ``count`` actions from ``start_at`` on; print its retries and seconds as JSON."""
     person = f"bench writer {home.name}"
     signer = Signer.create(home / "keys", Identity(person))
     failures = 0
-    with Store.open(url, series_path=home / "series.duckdb") as store:
+    with Store.open(url) as store:  # the series database is the one the store records
         ledger = Ledger(store, signer)  # its first append publishes its key
         time.sleep(max(0.0, start_at - time.time()))
         began = time.perf_counter()
@@ -86,10 +92,12 @@ def _serve(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     sys.exit("oxigraph serve did not start")
 
 
-def _round(url: str, folder: Path, clients: int, each: int) -> dict[str, float]:
+def _round(url: str, series: str, folder: Path, clients: int, each: int) -> dict[str, float]:
     """Run ``clients`` writers together on an emptied store; their throughput, retries, failures, forks."""
     httpx.post(f"{url}/update", data={"update": "DROP ALL"}, timeout=60).raise_for_status()
-    Store.open(url, series_path=folder / "init.duckdb").close()
+    database = f"{series}/round{clients}".replace("enertwin@", f"enertwin:{PASSWORD}@")
+    _create_database(series, f"round{clients}")
+    Store.open(url, series_database=database).close()
     start_at = time.time() + 2 + clients * 0.5
     homes = [folder / f"round{clients}-client{i}" for i in range(clients)]
     processes = [
@@ -97,11 +105,12 @@ def _round(url: str, folder: Path, clients: int, each: int) -> dict[str, float]:
             [sys.executable, __file__, "--worker", url, str(home), str(each), str(start_at)],
             stdout=subprocess.PIPE,
             text=True,
+            env={**os.environ, "PGPASSWORD": PASSWORD},
         )
         for home in homes
     ]
     results = [json.loads(p.communicate()[0]) for p in processes]
-    with Store.open(url, series_path=folder / "init.duckdb") as store:
+    with Store.open(url, series_database=database) as store:
         seqs = Counter(e.seq for e in entries(store))
         forks = sum(1 for n in seqs.values() if n > 1)
         verified = verify(store).ok
@@ -114,6 +123,35 @@ def _round(url: str, folder: Path, clients: int, each: int) -> dict[str, float]:
         "forks": forks,
         "verified": verified,
     }
+
+
+def _create_database(series: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{series}/postgres", password=PASSWORD, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+
+
+def _postgres(folder: Path) -> tuple[list[str], Path, str]:
+    """Start a throwaway cluster (as an unprivileged user when run as root); its stop command and URL base."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from conftest import _as_postgres_user, _free_port, _postgres_bin  # the test fixture's helpers
+
+    bindir = _postgres_bin()
+    if bindir is None:
+        sys.exit("PostgreSQL's server programs (Debian package postgresql) are not installed")
+    prefix, user = _as_postgres_user()
+    (folder / "pw").write_text(PASSWORD)
+    if user is not None:
+        shutil.chown(folder, user)
+        shutil.chown(folder / "pw", user)
+    port, data = _free_port(), folder / "data"
+    initdb = [str(bindir / "initdb"), "-D", str(data), "-U", "enertwin", f"--pwfile={folder / 'pw'}"]
+    subprocess.run([*prefix, *initdb, "--auth=scram-sha-256", "--locale=C"], check=True, capture_output=True)
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder}"
+    pg_ctl = [*prefix, str(bindir / "pg_ctl"), "-D", str(data)]
+    subprocess.run([*pg_ctl, "-o", options, "-l", str(folder / "log"), "-w", "start"], check=True, capture_output=True)
+    return [*pg_ctl, "-m", "fast", "-w", "stop"], folder, f"postgresql://enertwin@127.0.0.1:{port}"
 
 
 def _guarded_counter(url: str, threads: int = 6, each: int = 40) -> tuple[int, int]:
@@ -159,14 +197,19 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        stop, pg_folder, series = _postgres(
+            Path(tempfile.mkdtemp(prefix="enertwin-pg-"))
+        )  # not under a root-only folder
         server, url = _serve(folder / "oxigraph")
         try:
             claims, twice = _guarded_counter(url)
-            alone = _round(url, folder, 1, args.each)
-            together = _round(url, folder, args.clients, args.each)
+            alone = _round(url, series, folder, 1, args.each)
+            together = _round(url, series, folder, args.clients, args.each)
         finally:
             server.terminate()
             server.wait(timeout=30)
+            subprocess.run(stop, check=False, capture_output=True)
+            shutil.rmtree(pg_folder, ignore_errors=True)
     print(f"guarded increments by 6 threads: {claims} applied, {twice} numbers applied twice (serialised: 0)")
     print(f"{'run':<22}{'records/s':>10}{'retries':>9}{'failed':>8}{'forks':>7}  audit verify")
     for label, r in (("1 client (baseline)", alone), (f"{args.clients} clients", together)):

@@ -18,6 +18,7 @@ from pyoxigraph import NamedNode, Quad, QueryResultsFormat, RdfFormat, parse_que
 
 from enertwin.kg.backend import BATCH, SelectAndAsk
 from enertwin.kg.errors import InputError, StoreError
+from enertwin.kg.locations import masked
 from enertwin.kg.queries import Bindings, inline_bindings, load_query
 
 _MEDIA = {
@@ -32,14 +33,18 @@ class RemoteBackend(SelectAndAsk):
     """Client for an endpoint that serves ``/query``, ``/update`` and ``/store`` (oxigraph's layout)."""
 
     def __init__(self, url: str, timeout: float = 300.0) -> None:
-        """Connect to ``url`` (e.g. ``http://127.0.0.1:7878``) and check that it answers."""
+        """Connect to ``url`` (e.g. ``http://127.0.0.1:7878``) and check that it answers.
+
+        Credentials in the URL are sent (HTTP basic) and never shown: messages name :attr:`shown`.
+        """
         self.url = url.rstrip("/")
+        self.shown = masked(self.url)
         self._http = httpx.Client(timeout=timeout)
         try:
             self.ask("ASK { }")
         except (httpx.HTTPError, StoreError) as exc:
             self._http.close()
-            raise StoreError(f"the SPARQL endpoint {self.url} does not answer: {exc}") from exc
+            raise StoreError(f"the SPARQL endpoint {self.shown} does not answer: {_hidden(exc, self.url)}") from None
 
     def _query(self, query: str, bindings: Bindings | None, graphs: Sequence[NamedNode] | None) -> object:
         form: list[tuple[str, str]] = [("query", inline_bindings(query, bindings or {}))]
@@ -54,9 +59,9 @@ class RemoteBackend(SelectAndAsk):
             headers={"Accept": _RESULTS, "Content-Type": "application/x-www-form-urlencoded"},
         )
         if response.status_code == 400:
-            raise InputError(f"{self.url} rejected the query as invalid SPARQL: {response.text[:300]}")
+            raise InputError(f"{self.shown} rejected the query as invalid SPARQL: {response.text[:300]}")
         if response.status_code != 200:
-            raise StoreError(f"{self.url} refused a query ({response.status_code}): {response.text[:300]}")
+            raise StoreError(f"{self.shown} refused a query ({response.status_code}): {response.text[:300]}")
         return parse_query_results(response.content, format=QueryResultsFormat.JSON)
 
     def quads_with(
@@ -92,14 +97,14 @@ class RemoteBackend(SelectAndAsk):
         if response.status_code not in (200, 201, 204):
             self.drop_graph(graph)
             raise StoreError(
-                f"{self.url} refused to load graph {graph} ({response.status_code}): {response.text[:300]}"
+                f"{self.shown} refused to load graph {graph} ({response.status_code}): {response.text[:300]}"
             )
 
     def update(self, update: str) -> None:
         """One SPARQL update request (the server runs it in one transaction)."""
         response = self._http.post(f"{self.url}/update", data={"update": update})
         if response.status_code not in (200, 204):
-            raise StoreError(f"{self.url} refused an update ({response.status_code}): {response.text[:300]}")
+            raise StoreError(f"{self.shown} refused an update ({response.status_code}): {response.text[:300]}")
 
     def drop_graph(self, graph: NamedNode) -> None:
         """Remove ``graph``."""
@@ -113,16 +118,21 @@ class RemoteBackend(SelectAndAsk):
         if response.status_code == 404:
             return b""
         if response.status_code != 200:
-            raise StoreError(f"{self.url} refused to read graph {graph} ({response.status_code})")
+            raise StoreError(f"{self.shown} refused to read graph {graph} ({response.status_code})")
         return response.content
 
     def dump_nquads(self) -> bytes:
         """The whole dataset as N-Quads (graph store protocol on the default resource)."""
         response = self._http.get(f"{self.url}/store", headers={"Accept": "application/n-quads"})
         if response.status_code != 200:
-            raise StoreError(f"{self.url} refused a dump ({response.status_code})")
+            raise StoreError(f"{self.shown} refused a dump ({response.status_code})")
         return response.content
 
     def close(self) -> None:
         """Close the HTTP client."""
         self._http.close()
+
+
+def _hidden(exc: BaseException, url: str) -> str:
+    """An HTTP error's text with the URL's password masked, should the client have echoed the URL."""
+    return str(exc).replace(url, masked(url))

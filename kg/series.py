@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from itertools import pairwise
 from pathlib import Path
 
@@ -232,7 +232,7 @@ class SeriesStore:
         """Close the DuckDB connection."""
         self._file.close()
 
-    def leaf_cache(self) -> bytes | None:
+    def cached_leaves(self) -> bytes | None:
         """The ledger's cached Merkle leaves, if any (``None`` also when the series file is missing)."""
         if self._file.missing:
             return None
@@ -240,7 +240,7 @@ class SeriesStore:
             row = db.execute("SELECT leaves FROM ledger_leaf_cache LIMIT 1").fetchone()
         return bytes(row[0]) if row is not None else None
 
-    def keep_leaf_cache(self, size: int, leaves: bytes) -> None:
+    def cache_leaves(self, size: int, leaves: bytes) -> None:
         """Replace the leaf cache; skipped when the file is read-only or missing (it is only a cache)."""
         if self._file.missing or self._file.read_only:
             return
@@ -418,11 +418,14 @@ class SeriesStore:
             rows = db.execute("SELECT count(*) FROM series_values").fetchall()
         return int(rows[0][0])
 
-    def save_snapshot(self, digest: str, rows: pd.DataFrame) -> None:
-        """Keep snapshot ``digest`` (columns as ``series_snapshots``) unless it is kept already."""
+    def has_snapshot(self, digest: str) -> bool:
+        """Whether a series snapshot is kept under ``digest``."""
         with self._file.session() as db:
-            if db.execute("SELECT 1 FROM series_snapshots WHERE snapshot = ? LIMIT 1", [digest]).fetchall():
-                return
+            return bool(db.execute("SELECT 1 FROM series_snapshots WHERE snapshot = ? LIMIT 1", [digest]).fetchall())
+
+    def save_snapshot(self, rows: pd.DataFrame) -> None:
+        """Keep snapshot rows (columns snapshot, series_key, start, count, step, value)."""
+        with self._file.session() as db:
             db.register("incoming_snapshot", rows)
             try:
                 db.execute("INSERT INTO series_snapshots SELECT * FROM incoming_snapshot")
@@ -437,6 +440,15 @@ class SeriesStore:
                 "ORDER BY series_key, start, count, step",
                 [digest],
             ).df()
+
+    @property
+    def location(self) -> str:
+        """The file (or memory), for messages."""
+        return self._where()
+
+    def serialised(self) -> AbstractContextManager[None]:
+        """Nothing to hold: an embedded store serialises its own updates, and a per-client file cannot."""
+        return nullcontext()
 
     def _where(self) -> str:
         return str(self.path) if self.path is not None else "the in-memory series store"

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 
 import numpy as np
 import pandas as pd
 
 from enertwin.kg.errors import InputError
-from enertwin.kg.series import SeriesStore
+from enertwin.kg.series_base import Series
 
 Slice = tuple[str, int, int]  # series key, first step, step count (-1: to the end)
 
@@ -28,12 +29,108 @@ def snapshot_digest(slices: dict[Slice, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-class RecordingSeries(SeriesStore):
+class _Over:
+    """A series store seen through another: everything but reading is the inner store's."""
+
+    def __init__(self, inner: Series) -> None:
+        self.inner = inner
+
+    @property
+    def location(self) -> str:
+        """The inner store's location."""
+        return self.inner.location
+
+    def close(self) -> None:
+        """The inner store is closed by its owner."""
+
+    def replace(self, frame: pd.DataFrame, prefix: str) -> int:
+        """The inner store's."""
+        return self.inner.replace(frame, prefix)
+
+    def stage(self, version: str, frame: pd.DataFrame, prefix: str) -> None:
+        """The inner store's."""
+        self.inner.stage(version, frame, prefix)
+
+    def promote(self, version: str) -> int:
+        """The inner store's."""
+        return self.inner.promote(version)
+
+    def discard(self, version: str) -> None:
+        """The inner store's."""
+        self.inner.discard(version)
+
+    def staged(self) -> dict[str, int]:
+        """The inner store's."""
+        return self.inner.staged()
+
+    def delete(self, prefix: str) -> None:
+        """The inner store's."""
+        self.inner.delete(prefix)
+
+    def read(self, key: str, start: int = 0, count: int | None = None) -> np.ndarray:
+        """The inner store's."""
+        return self.inner.read(key, start, count)
+
+    def read_many(self, keys: Iterable[str], start: int = 0, count: int | None = None) -> dict[str, np.ndarray]:
+        """The inner store's."""
+        return self.inner.read_many(keys, start, count)
+
+    @property
+    def absent(self) -> bool:
+        """The inner store's."""
+        return self.inner.absent
+
+    def read_stored(self, keys: Iterable[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The inner store's."""
+        return self.inner.read_stored(keys)
+
+    def has(self, key: str) -> bool:
+        """The inner store's."""
+        return self.inner.has(key)
+
+    def missing(self, keys: Iterable[str]) -> list[str]:
+        """The inner store's."""
+        return self.inner.missing(keys)
+
+    def keys(self) -> dict[str, int]:
+        """The inner store's."""
+        return self.inner.keys()
+
+    def count(self) -> int:
+        """The inner store's."""
+        return self.inner.count()
+
+    def has_snapshot(self, digest: str) -> bool:
+        """The inner store's."""
+        return self.inner.has_snapshot(digest)
+
+    def save_snapshot(self, rows: pd.DataFrame) -> None:
+        """The inner store's."""
+        self.inner.save_snapshot(rows)
+
+    def snapshot(self, digest: str) -> pd.DataFrame:
+        """The inner store's."""
+        return self.inner.snapshot(digest)
+
+    def cached_leaves(self) -> bytes | None:
+        """The inner store's."""
+        return self.inner.cached_leaves()
+
+    def cache_leaves(self, size: int, leaves: bytes) -> None:
+        """The inner store's."""
+        self.inner.cache_leaves(size, leaves)
+
+    def serialised(self) -> AbstractContextManager[None]:
+        """The inner store's."""
+        return self.inner.serialised()
+
+
+class RecordingSeries(_Over):
     """Reads through to a series store and remembers every slice it handed out."""
 
-    def __init__(self, inner: SeriesStore) -> None:
+    def __init__(self, inner: Series) -> None:
         """Record the reads made of ``inner``."""
-        self._file, self.path, self.inner = inner._file, inner.path, inner
+        super().__init__(inner)
         self.slices: dict[Slice, np.ndarray] = {}
 
     def read(self, key: str, start: int = 0, count: int | None = None) -> np.ndarray:
@@ -52,6 +149,8 @@ class RecordingSeries(SeriesStore):
     def save(self) -> str:
         """Keep the slices read so far under their hash (once per hash); returns the hash."""
         digest = snapshot_digest(self.slices)
+        if self.inner.has_snapshot(digest):
+            return digest
         rows = pd.DataFrame(
             [
                 (digest, key, start, count, step, float(v))
@@ -60,19 +159,20 @@ class RecordingSeries(SeriesStore):
             ],
             columns=["snapshot", "series_key", "start", "count", "step", "value"],
         )
-        self.inner.save_snapshot(digest, rows)
+        self.inner.save_snapshot(rows)
         return digest
 
 
-class SnapshotSeries(SeriesStore):
+class SnapshotSeries(_Over):
     """Serves the slices of one saved snapshot, and nothing else."""
 
-    def __init__(self, store: SeriesStore, digest: str) -> None:
+    def __init__(self, store: Series, digest: str) -> None:
         """Load snapshot ``digest`` of ``store``; an unknown or damaged one is an :class:`InputError`."""
-        self._file, self.path, self.digest = store._file, store.path, digest
+        super().__init__(store)
+        self.digest = digest
         frame = store.snapshot(digest)
         if frame.empty:
-            raise InputError(f"there is no series snapshot {digest} in {store.path or 'the in-memory series store'}")
+            raise InputError(f"there is no series snapshot {digest} in {store.location}")
         self.slices: dict[Slice, np.ndarray] = {
             (str(k), int(s), int(c)): g["value"].to_numpy(dtype=float)
             for (k, s, c), g in frame.groupby(["series_key", "start", "count"])

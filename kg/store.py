@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import os
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import quote
 
 import pandas as pd
 from pyoxigraph import Literal, NamedNode, Quad, QuerySolutions, RdfFormat
@@ -31,7 +29,9 @@ from enertwin.kg.backend_remote import RemoteBackend
 from enertwin.kg.errors import CommitConflict, InputError, OntologyVersionError, StoreError, ValidationError
 from enertwin.kg.provenance.canonical import canonical_hash
 from enertwin.kg.queries import Bindings, load_query
+from enertwin.kg.remote_series import open_remote_series
 from enertwin.kg.series import SeriesStore
+from enertwin.kg.series_base import Series
 from enertwin.kg.validation.shacl import ShapeValidator
 from enertwin.kg.violation import Severity, Violation
 from enertwin.kg.write_check import Dataset, Delta, check_write, series_violations
@@ -80,14 +80,19 @@ class Store:
     def __init__(
         self,
         backend: GraphBackend,
-        series: SeriesStore,
+        series: Series,
         validator: ShapeValidator | None = None,
         *,
         read_only: bool = False,
+        series_database: str | None = None,
     ) -> None:
-        """Wrap an opened backend; most callers want :meth:`open`."""
+        """Wrap an opened backend; most callers want :meth:`open`.
+
+        ``series_database`` is the series location a new store records at its first open.
+        """
         self.backend = backend
         self.series = series
+        self._series_database = series_database
         self.validator = validator or ShapeValidator.default()
         self.read_only = read_only
         self._pinned: dict[NamedNode, NamedNode] | None = None
@@ -99,12 +104,18 @@ class Store:
 
     @classmethod
     def open(
-        cls, location: str | Path | None = None, *, series_path: Path | None = None, read_only: bool = False
+        cls,
+        location: str | Path | None = None,
+        *,
+        series_path: Path | None = None,
+        series_database: str | None = None,
+        read_only: bool = False,
     ) -> Store:
         """Open the store at ``location`` (``None``: memory; ``http(s)://…``: remote; else a directory).
 
-        A remote store keeps its series in a local DuckDB file (``series_path``, by default
-        ``$ENERTWIN_HOME/series/<endpoint>.duckdb`` with ``ENERTWIN_HOME`` defaulting to ``~/.enertwin``).
+        A remote store keeps its series in the PostgreSQL database it recorded at its first open
+        (``series_database``, default ``$ENERTWIN_SERIES``); one created without keeps them in a local DuckDB
+        file (``series_path``, default under ``$ENERTWIN_HOME/series/``): see :mod:`enertwin.kg.remote_series`.
         ``read_only`` opens an existing embedded store for reading only: beside a process writing
         it, or as a read-only copy (an archive); a location with no store yet is created as usual.
         A store whose ``series.duckdb`` was deleted is not given a new, empty one: reading a
@@ -115,8 +126,12 @@ class Store:
         text = str(location)
         if text.startswith(("http://", "https://")):
             remote = RemoteBackend(text)
-            path = series_path or remote_series_path(text)
-            return cls._assemble(remote, lambda: SeriesStore(path, read_only=read_only and path.exists()), read_only)
+            try:
+                chosen = open_remote_series(remote, text, META_GRAPH, STORE_NODE, series_database, series_path)
+            except BaseException:
+                remote.close()
+                raise
+            return cls._assemble(remote, lambda: chosen.series, read_only, series_database=chosen.record)
         root = Path(location)
         if root.exists() and not root.is_dir():
             raise StoreError(f"the store path {root} is a file; a store is a directory")
@@ -147,12 +162,19 @@ class Store:
         return cls._assemble(backend, lambda: series, False)
 
     @classmethod
-    def _assemble(cls, backend: GraphBackend, series: Callable[[], SeriesStore], read_only: bool) -> Store:
+    def _assemble(
+        cls,
+        backend: GraphBackend,
+        series: Callable[[], Series],
+        read_only: bool,
+        *,
+        series_database: str | None = None,
+    ) -> Store:
         """The store over ``backend`` and ``series``; both are closed again if it cannot be opened."""
-        opened: SeriesStore | None = None
+        opened: Series | None = None
         try:
             opened = series()
-            return cls(backend, opened, read_only=read_only)
+            return cls(backend, opened, read_only=read_only, series_database=series_database)
         except BaseException:
             backend.close()
             if opened is not None:
@@ -232,7 +254,7 @@ class Store:
         rows = self.backend.select(load_query("enertwin.kg", "graphs_describing.rq"), {"node": node}, list(logical_of))
         return sorted({logical_of[r["g"]] for r in rows if r["g"] in logical_of}, key=lambda g: g.value)  # type: ignore[index]
 
-    def view(self, versions: dict[NamedNode, NamedNode], series: SeriesStore) -> Store:
+    def view(self, versions: dict[NamedNode, NamedNode], series: Series) -> Store:
         """A read-only store that sees exactly ``versions`` (logical → physical) and ``series``.
 
         Replay reads a decision's inputs through it: the versions it recorded, not today's.
@@ -426,12 +448,14 @@ class Store:
                     unlinked = f"GRAPH {META_GRAPH} {{ {w.graph} {ns.CURRENT_VERSION} ?v{i} }}"
                     guards.append(f"FILTER NOT EXISTS {{ {unlinked} }}")
             if where:
-                self.backend.update(
-                    f"DELETE {{ GRAPH {META_GRAPH} {{ {forget} {' '.join(unlinks)} }} }} "
-                    f"INSERT {{ GRAPH {META_GRAPH} {{ {' '.join(facts)} }} }} WHERE {{ {' '.join(guards)} {where} }}"
-                )
-                if applied is not None and not applied():
-                    raise CommitConflict("the store changed since this write read it; nothing was stored")
+                with self.series.serialised():  # a shared series database orders the commits oxigraph serve cannot
+                    self.backend.update(
+                        f"DELETE {{ GRAPH {META_GRAPH} {{ {forget} {' '.join(unlinks)} }} }} "
+                        f"INSERT {{ GRAPH {META_GRAPH} {{ {' '.join(facts)} }} }} "
+                        f"WHERE {{ {' '.join(guards)} {where} }}"
+                    )
+                    if applied is not None and not applied():
+                        raise CommitConflict("the store changed since this write read it; nothing was stored")
             else:
                 self.backend.update(
                     f"{forget} {' '.join(links)} INSERT DATA {{ GRAPH {META_GRAPH} {{ {' '.join(facts)} }} }}"
@@ -572,6 +596,8 @@ class Store:
             f"{STORE_NODE} {ns.ONTOLOGY_VERSION_PROP} {Literal(ns.ONTOLOGY_VERSION)} . "
             f"{ONTOLOGY_GRAPH} {ns.CURRENT_VERSION} {physical} . "
         )
+        if self._series_database is not None:  # every later client finds the shared series here
+            meta += f"{STORE_NODE} {ns.SERIES_DATABASE} {Literal(self._series_database)} . "
         try:
             self.commit([costs], meta=meta)
         except BaseException:
@@ -669,14 +695,6 @@ def _orphan_version(version: str, state: str) -> Violation:
         f"this graph version {state} (an interrupted write)",
         Severity.WARNING,
     )
-
-
-def remote_series_path(url: str) -> Path:
-    """Where the series of the remote store at ``url`` live on this machine."""
-    home = Path(os.environ.get("ENERTWIN_HOME", Path.home() / ".enertwin"))
-    folder = home / "series"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{quote(url, safe='')}.duckdb"
 
 
 def default_cost_table() -> bytes:

@@ -23,7 +23,7 @@ from enertwin.kg.backend import GraphBackend
 from enertwin.kg.errors import InputError
 from enertwin.kg.provenance.canonical import canonical_hash
 from enertwin.kg.queries import inline_bindings, load_query
-from enertwin.kg.series import SeriesStore
+from enertwin.kg.series_base import Series
 from enertwin.kg.validation.shacl import ShapeValidator
 from enertwin.kg.violation import Severity, Violation
 
@@ -60,7 +60,7 @@ def check_write(
     delta: Delta,
     dataset: Dataset,
     validator: ShapeValidator,
-    series: SeriesStore,
+    series: Series,
     pending_series: frozenset[str] = frozenset(),
     *,
     hashed: bool = False,
@@ -140,7 +140,7 @@ def _parse_into(scratch: Store, delta: Delta) -> None:
 
 
 def series_violations(
-    scratch: Store, series: SeriesStore, pending: frozenset[str] = frozenset(), focus: set[str] | None = None
+    scratch: Store, series: Series, pending: frozenset[str] = frozenset(), focus: set[str] | None = None
 ) -> list[Violation]:
     """Series the graph describes as stored in DuckDB whose values are not there (``focus``: only these)."""
     rows = scratch.query(load_query("enertwin.kg", "series_references.rq"), use_default_graph_as_union=True)

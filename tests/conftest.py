@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +29,7 @@ def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Signer]:
     """Every test signs with one test key in a private ENERTWIN_HOME (never the user's own)."""
     home = tmp_path_factory.mktemp("enertwin-home")
     previous = os.environ.get("ENERTWIN_HOME")
+    os.environ.pop("ENERTWIN_SERIES", None)  # a user's shared series database is never the tests'
     os.environ["ENERTWIN_HOME"] = str(home)
     yield Signer.create(home / "keys", Identity("test-operator", "enertwin tests"))
     if previous is None:
@@ -72,22 +75,103 @@ def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     process.wait(timeout=10)
 
 
+def _postgres_bin() -> Path | None:
+    """Where PostgreSQL's server programs are: $PG_BINDIR, beside `initdb` on PATH, or Debian's folder."""
+    if os.environ.get("PG_BINDIR"):
+        return Path(os.environ["PG_BINDIR"])
+    if found := shutil.which("initdb"):
+        return Path(found).parent
+    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+    return debian[-1].parent if debian else None
+
+
+def _as_postgres_user() -> tuple[list[str], str | None]:
+    """The command prefix that runs PostgreSQL unprivileged (it refuses root), and the user it runs as."""
+    if os.geteuid() != 0:
+        return [], None
+    user = "enertwin-pg" if subprocess.run(["id", "enertwin-pg"], capture_output=True).returncode == 0 else "nobody"
+    return ["runuser", "-u", user, "--"], user
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[dict[str, str]]:
+    """A real throwaway PostgreSQL cluster on a free loopback port (password auth), stopped at the end."""
+    bindir = _postgres_bin()
+    if bindir is None:
+        pytest.fail("PostgreSQL's server programs (Debian package postgresql) are not installed")
+    prefix, user = _as_postgres_user()
+    folder = Path(tempfile.mkdtemp(prefix="enertwin-pg-"))  # not under pytest's root-only temp folder
+    password = secrets.token_urlsafe(12)
+    (folder / "pw").write_text(password)
+    if user is not None:
+        shutil.chown(folder, user)
+        shutil.chown(folder / "pw", user)
+    port = _free_port()
+    data = folder / "data"
+    subprocess.run(
+        [
+            *prefix,
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "enertwin",
+            f"--pwfile={folder / 'pw'}",
+            "--auth=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c fsync=off -c max_connections=100"
+    subprocess.run(
+        [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"],
+        check=True,
+        capture_output=True,
+    )
+    yield {"host": "127.0.0.1", "port": str(port), "user": "enertwin", "password": password}
+    subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], check=False)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def series_database(postgres_server: dict[str, str]) -> str:
+    """A new, empty PostgreSQL database for one test's series: its URL, with the password in it."""
+    import psycopg
+
+    server = postgres_server
+    name = f"series_{secrets.token_hex(6)}"
+    admin = f"postgresql://{server['user']}@{server['host']}:{server['port']}/postgres"
+    with psycopg.connect(admin, password=server["password"], autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]  # a name made here
+    return f"postgresql://{server['user']}:{server['password']}@{server['host']}:{server['port']}/{name}"
+
+
 def _clear_remote(url: str) -> None:
     response = httpx.post(f"{url}/update", data={"update": "DROP ALL"}, timeout=30)
     response.raise_for_status()
 
 
-@pytest.fixture(params=["memory", "disk", "remote"])
+@pytest.fixture(params=["memory", "disk", "remote", "shared"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A fresh, empty store on each backend; the same tests run on all three."""
+    """A fresh, empty store on each backend; the same tests run on all of them.
+
+    ``remote`` keeps its series in a per-client DuckDB file, ``shared`` in PostgreSQL.
+    """
     if request.param == "memory":
         opened = Store.open(None)
     elif request.param == "disk":
         opened = Store.open(tmp_path / "store")
-    else:
+    elif request.param == "remote":
         url = request.getfixturevalue("oxigraph_server")
         _clear_remote(url)
         opened = Store.open(url, series_path=tmp_path / "series.duckdb")
+    else:
+        url = request.getfixturevalue("oxigraph_server")
+        _clear_remote(url)
+        opened = Store.open(url, series_database=request.getfixturevalue("series_database"))
     yield opened
     opened.close()
 

@@ -3,11 +3,14 @@
 Usage: python ledger_writer.py URL HOME COUNT START_AT — makes a key under HOME, waits until
 the wall-clock time START_AT so that all writers start together, appends COUNT records and
 prints one JSON line: the sequence numbers and hashes it got, its retries and its seconds.
+Its series are where the store records them (a shared database, its password in ``PGPASSWORD``),
+as for any client; a store that records none keeps them under HOME.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -26,7 +29,8 @@ def main(url: str, home: Path, count: int, start_at: float) -> None:
     """Append ``count`` agent actions to the store at ``url`` as the operator whose key is under ``home``."""
     person = f"writer {home.name}"
     signer = Signer.create(home / "keys", Identity(person))
-    with Store.open(url, series_path=home / "series.duckdb") as store:
+    os.environ["ENERTWIN_HOME"] = str(home)
+    with Store.open(url) as store:
         ledger = Ledger(store, signer)
         time.sleep(max(0.0, start_at - time.time()))
         began = time.perf_counter()
