@@ -500,6 +500,12 @@ class Store:
                 self.backend.update(f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {version} ?p ?o }} }}")
                 self.backend.drop_graph(version)
 
+    def _frozen(self, version: NamedNode) -> bool:
+        """Whether ``version`` must stay as it is (see ``version_frozen.rq``)."""
+        return self.backend.ask(
+            load_query("enertwin.kg", "version_frozen.rq"), {"version": version, "meta": META_GRAPH}
+        )
+
     def is_retained(self, version: NamedNode) -> bool:
         """Whether a recorded activity used graph version ``version`` (so it must be kept)."""
         query = f"ASK {{ {version} {ns.RETAINED} true }}"
@@ -508,14 +514,23 @@ class Store:
     def change(self, graph: NamedNode, *, remove: Iterable[Quad] = (), add: Iterable[Quad] = ()) -> WriteReport:
         """Remove then add triples in logical ``graph``, validated on what they touch, atomically.
 
-        Versions are immutable (a recorded activity may have used this one), so the change is
-        made on a copy that one transaction fills and makes live.
+        A version a record vouches for (hashed, retained or named by a record) never changes: the
+        change is made on a copy that one transaction fills and makes live. A version nothing vouches
+        for (what an earlier change made) is changed in place, so a run of edits costs the edits,
+        not a copy of the graph each.
         """
         self._writable()
         dataset = self._dataset(graph)
         delta = Delta(graph=graph, remove=_canonical(remove), add=_canonical(add))
         violations, _, _ = check_write(self.backend, delta, dataset, self.validator, self.series)
         self._raise_on_violations(graph, violations)
+        if dataset.target is not None and not self._frozen(dataset.target):
+            self.backend.update(  # the hash of the loaded input no longer describes the content
+                f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {dataset.target} {ns.INPUT_HASH} ?loaded }} }} ; "
+                f"DELETE DATA {{ GRAPH {dataset.target} {{ {_triples(delta.remove)} }} }} ; "
+                f"INSERT DATA {{ GRAPH {dataset.target} {{ {_triples(delta.add)} }} }}"
+            )
+            return WriteReport(graph, len(delta.add), _warnings(violations), version=dataset.target)
         new = NamedNode(f"{graph.value}/version/{uuid.uuid4().hex}")
         copy, unlink = "", ""
         if dataset.target is not None:

@@ -195,6 +195,20 @@ def _write(store: Store, scale: float) -> None:
     )
 
 
+def _times_ten(store: Store, key: str) -> None:
+    """Tamper with the stored values of ``key`` in whichever database holds them."""
+    from enertwin.kg.series_postgres import PostgresSeries
+
+    if isinstance(store.series, PostgresSeries):
+        store.series._db.execute(
+            "UPDATE series_values SET points = ARRAY(SELECT v * 10 FROM unnest(points) WITH ORDINALITY AS u(v, i) "
+            "ORDER BY i) WHERE series_key = %s",
+            [key],
+        )
+    else:
+        store.series.connection.execute("UPDATE series_values SET value = value * 10 WHERE series_key = ?", [key])
+
+
 def test_a_replaced_import_is_checked_by_its_successor_only(store: Store) -> None:
     """The first import's series and version are gone after a second import: only the second's hashes hold."""
     _write(store, 1.0)
@@ -202,7 +216,7 @@ def test_a_replaced_import_is_checked_by_its_successor_only(store: Store) -> Non
     _write(store, 2.0)
     assert store.live()[GRAPH] != first
     assert verify(store, deep=True).ok
-    store.series.connection.execute("UPDATE series_values SET value = value * 10 WHERE series_key = 'test/b'")
+    _times_ten(store, "test/b")
     bad = verify(store, deep=True).first_bad
     assert bad is not None and bad.graph == record_graph(3).value and "'test/b'" in bad.problem
 
