@@ -295,3 +295,20 @@ def test_turtle_and_ntriples_give_the_same_content(store: Store) -> None:
     triples = pyoxigraph.serialize(pyoxigraph.parse(_portfolio(), RdfFormat.TURTLE), format=RdfFormat.N_TRIPLES)
     store.replace_graph(PORTFOLIO, triples, RdfFormat.N_TRIPLES)
     assert _assets(store) == 5
+
+
+def test_a_change_copies_only_a_version_a_record_vouches_for(store: Store) -> None:
+    """Edits of a version nothing vouches for stay in it; a hashed (recorded) version is never edited."""
+    _with_series(store)
+    store.replace_graph(PORTFOLIO, _portfolio())
+    first = store.live()[PORTFOLIO]
+    edited = Quad(THERMAL, ns.MAX_ACTIVE_POWER, Literal("12.5", datatype=ns.XSD_DOUBLE))
+    store.change(PORTFOLIO, remove=[_stored(store, THERMAL, ns.MAX_ACTIVE_POWER)], add=[edited])
+    assert store.live()[PORTFOLIO] == first and _value(store, THERMAL, ns.MAX_ACTIVE_POWER) == [12.5]
+    vouched = store.version_hash(first)  # what a record does before it names a version
+    back = Quad(THERMAL, ns.MAX_ACTIVE_POWER, Literal("10.0", datatype=ns.XSD_DOUBLE))
+    store.change(PORTFOLIO, remove=[_stored(store, THERMAL, ns.MAX_ACTIVE_POWER)], add=[back])
+    second = store.live()[PORTFOLIO]
+    assert second != first and _value(store, THERMAL, ns.MAX_ACTIVE_POWER) == [10.0]
+    if first in store.graphs():  # kept only if retained; if kept, it is as it was hashed
+        assert store.version_hash(first, fresh=True) == vouched
