@@ -1,6 +1,6 @@
 """Independent MILP of the reference portfolio-dispatch problem in linopy + HiGHS.
 
-The problem is the one of /work/shared/benchmarks/portfolio-dispatch.md, built from the data of
+The problem is the one of shared/benchmarks/portfolio-dispatch.md, built from the data of
 tests/reasoning/reference_dispatch.py (which is the specification in code) with a standard tight unit-commitment
 formulation: commitment u, start-up v and shut-down w with v − w = u − u_prev and v + w ≤ 1; ramps with start/stop
 jumps S = max(min_p, R); minimum up/down times over the start-ups/shut-downs inside the horizon.

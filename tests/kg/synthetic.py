@@ -2,8 +2,8 @@
 
 Not a test (pytest does not collect it). Run::
 
-    /work/venv/bin/python tests/kg/synthetic.py            # ~1.7 M triples
-    /work/venv/bin/python tests/kg/synthetic.py --scale 0.1
+    python tests/kg/synthetic.py            # ~1.7 M triples
+    python tests/kg/synthetic.py --scale 0.1
 
 It prints the size of the store and how long ``ShapeValidator.validate`` takes
 on it and on a store holding one thermal unit with its neighbours.

@@ -1,4 +1,4 @@
-"""Independent reference of the portfolio-dispatch problem (/work/shared/benchmarks/portfolio-dispatch.md).
+"""Independent reference of the portfolio-dispatch problem (shared/benchmarks/portfolio-dispatch.md).
 
 This module is the specification in code: it reads the SimBench data with numpy/pandas only, builds the
 problem data (`load_reference`), recomputes the objective of a schedule in the JSON output format
