@@ -254,19 +254,21 @@ def print_run(run: DispatchRun) -> None:
     hours = r.problem.horizon.step_hours
     s = r.schedule
     rows = [
-        {"kind": "thermal", "assets": len(r.problem.thermal), "energy_mwh": float(s.thermal_p.sum()) * hours},
-        {"kind": "renewable", "assets": len(r.problem.renewables), "energy_mwh": float(s.renewable_p.sum()) * hours},
+        {"kind": "thermal", "assets": len(r.problem.thermal), "energy_mwh": round(float(s.thermal_p.sum()) * hours, 1)},
+        {
+            "kind": "renewable",
+            "assets": len(r.problem.renewables),
+            "energy_mwh": round(float(s.renewable_p.sum()) * hours, 1),
+        },
         {
             "kind": "storage (discharge)",
             "assets": len(r.problem.storage),
-            "energy_mwh": float(s.discharge.sum()) * hours,
+            "energy_mwh": round(float(s.discharge.sum()) * hours, 1),
         },
-        {"kind": "market buy", "assets": 1, "energy_mwh": float(s.buy.sum()) * hours},
-        {"kind": "market sell", "assets": 1, "energy_mwh": -float(s.sell.sum()) * hours},
-        {"kind": "unserved", "assets": 1, "energy_mwh": float(s.unserved.sum()) * hours},
+        {"kind": "market buy", "assets": 1, "energy_mwh": round(float(s.buy.sum()) * hours, 1)},
+        {"kind": "market sell", "assets": 1, "energy_mwh": round(-float(s.sell.sum()) * hours, 1)},
+        {"kind": "unserved", "assets": 1, "energy_mwh": round(float(s.unserved.sum()) * hours, 1)},
     ]
-    for row in rows:
-        row["energy_mwh"] = round(float(row["energy_mwh"]), 1)
     render(out, ["kind", "assets", "energy_mwh"], rows, Format.TABLE, title="Schedule")
 
 
@@ -374,7 +376,7 @@ def explain_command(
         document = explanation.as_dict()
         if step is not None or asset is not None:
             kept = {(r.step, r.asset) for r in reasons}
-            for entry in document["steps"]:  # type: ignore[union-attr]
+            for entry in document["steps"]:
                 entry["reasons"] = [x for x in entry["reasons"] if (entry["step"], x["asset"]) in kept]
         out.print_json(json.dumps(document))
         return

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import Enum
 
 from pyoxigraph import Literal, QuerySolutions
@@ -47,12 +47,12 @@ def rows_of(solutions: QuerySolutions) -> tuple[list[str], list[dict[str, object
 
 
 def render(
-    console: Console, columns: list[str], rows: Iterable[dict[str, object]], fmt: Format, title: str = ""
+    console: Console, columns: list[str], rows: Iterable[Mapping[str, object]], fmt: Format, title: str = ""
 ) -> None:
     """Print rows in ``fmt``."""
     rows = list(rows)
     if fmt is Format.JSON:
-        console.print_json(json.dumps(rows))
+        console.print_json(json.dumps([dict(row) for row in rows]))
     elif fmt is Format.CSV:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")

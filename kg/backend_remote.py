@@ -81,12 +81,12 @@ class RemoteBackend(SelectAndAsk):
             if predicates is not None:
                 bindings["p"] = list(predicates)
             for row in self.select(query, bindings, graphs):
-                yield Quad(row["s"], row["p"], row["o"], row["g"])  # type: ignore[arg-type]
+                yield Quad(row["s"], row["p"], row["o"], row["g"])
 
     def named_graphs(self) -> list[NamedNode]:
         """Every named graph that holds quads."""
         rows = self.select(load_query("enertwin.kg", "named_graphs.rq"))
-        return sorted((r["g"] for r in rows), key=lambda g: g.value)  # type: ignore[union-attr]
+        return sorted((r["g"] for r in rows), key=lambda g: g.value)
 
     def load_graph(self, graph: NamedNode, data: bytes | Path, fmt: RdfFormat) -> None:
         """``PUT`` the content of the new graph (graph store protocol)."""

@@ -55,7 +55,7 @@ def open_remote_series(
     wanted = series_database(text) if text else None
     rows = list(backend.select(load_query("enertwin.kg", "store_series.rq"), {"store": store_node}, [meta]))
     initialised = bool(rows)
-    recorded = next((str(r["series"].value) for r in rows if r["series"] is not None), None)  # type: ignore[union-attr]
+    recorded = next((str(r["series"].value) for r in rows if r["series"] is not None), None)
     if recorded is not None:
         if series_path is not None:
             raise InputError(f"the store at {masked(url)} keeps its series in {recorded}; a series file does not apply")

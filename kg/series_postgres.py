@@ -66,7 +66,7 @@ class PostgresSeries:
             with self._db.transaction():
                 self._db.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK])
                 for statement in _SCHEMA:
-                    self._db.execute(statement)  # type: ignore[arg-type]  # constant text, no user input
+                    self._db.execute(statement)  # constant text, no user input
         except psycopg.Error as exc:
             self._db.close()
             raise StoreError(f"cannot create the series tables in {database}: {self._clean(exc)}") from None
@@ -256,7 +256,7 @@ class PostgresSeries:
                 taken = self._db.execute("SELECT 1 FROM series_snapshots WHERE snapshot = ANY(%s) LIMIT 1", [digests])
                 if not taken.fetchall():  # another client may have saved the same slices since it was checked
                     columns = ", ".join(rows.columns)
-                    with self._db.cursor().copy(f"COPY series_snapshots ({columns}) FROM STDIN") as copy:  # type: ignore[arg-type]  # our columns
+                    with self._db.cursor().copy(f"COPY series_snapshots ({columns}) FROM STDIN") as copy:  # our columns
                         copy.write("".join("\t".join(_text(v) for v in row) + "\n" for row in rows.itertuples(False)))
         except psycopg.Error as exc:
             raise self._failed("save a series snapshot", exc) from None
@@ -307,7 +307,7 @@ class PostgresSeries:
 
     def _rows(self, query: str, params: Iterable[object] = (), *, fetch: bool = True) -> list[tuple[Any, ...]]:
         try:
-            cursor = self._db.execute(query, list(params))  # type: ignore[arg-type]  # constant text, no user input
+            cursor = self._db.execute(query, list(params))  # constant text, no user input
             return cursor.fetchall() if fetch else []
         except psycopg.Error as exc:
             raise self._failed("read series", exc) from None

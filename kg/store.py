@@ -201,7 +201,7 @@ class Store:
         if self._pinned is not None:
             return dict(self._pinned)
         rows = self.backend.select(load_query("enertwin.kg", "live_graphs.rq"), graphs=[META_GRAPH])
-        return {r["logical"]: r["physical"] for r in rows}  # type: ignore[misc]
+        return {r["logical"]: r["physical"] for r in rows}
 
     def _readable(self) -> list[NamedNode]:
         return [META_GRAPH, *self.live().values()]
@@ -246,13 +246,13 @@ class Store:
         rows = list(
             self.backend.select(load_query("enertwin.kg", "store_version.rq"), {"store": STORE_NODE}, [META_GRAPH])
         )
-        return rows[0]["version"].value if rows else None  # type: ignore[union-attr]
+        return rows[0]["version"].value if rows else None
 
     def graphs_describing(self, node: NamedNode) -> list[NamedNode]:
         """The logical graphs in which ``node`` is a subject."""
         logical_of = {physical: logical for logical, physical in self.live().items()}
         rows = self.backend.select(load_query("enertwin.kg", "graphs_describing.rq"), {"node": node}, list(logical_of))
-        return sorted({logical_of[r["g"]] for r in rows if r["g"] in logical_of}, key=lambda g: g.value)  # type: ignore[index]
+        return sorted({logical_of[r["g"]] for r in rows if r["g"] in logical_of}, key=lambda g: g.value)
 
     def view(self, versions: dict[NamedNode, NamedNode], series: Series) -> Store:
         """A read-only store that sees exactly ``versions`` (logical → physical) and ``series``.
@@ -271,7 +271,7 @@ class Store:
         """
         # rows read whole: an iterator left open on a disk store slows later reads
         rows = list(self.backend.select(f"SELECT ?h WHERE {{ {version} {ns.CONTENT_HASH} ?h }}", graphs=[META_GRAPH]))
-        cached = next((str(row["h"].value) for row in rows), None)  # type: ignore[union-attr]
+        cached = next((str(row["h"].value) for row in rows), None)
         if cached is not None and not fresh:
             return cached
         digest = canonical_hash(self.backend.dump_graph(version), stored=True)
@@ -477,7 +477,7 @@ class Store:
         rows = self.backend.select(
             load_query("enertwin.kg", "version_info.rq"), {"version": physical, "hash": Literal(digest)}, [META_GRAPH]
         )
-        return next((int(r["count"].value) for r in list(rows)), None)  # type: ignore[union-attr]
+        return next((int(r["count"].value) for r in list(rows)), None)
 
     def _switch(self, graph: NamedNode, old: NamedNode | None, new: NamedNode | None) -> None:
         """Point ``graph`` at ``new`` (or nowhere) in one transaction, then drop ``old`` unless retained."""
@@ -663,7 +663,7 @@ class Store:
             for version, count in self.series.staged().items()
             if version not in {v.value for v in live.values()}
         ]
-        named = {str(r["key"].value) for r in self.query(load_query("enertwin.kg", "series_references.rq"))}  # type: ignore[union-attr]
+        named = {str(r["key"].value) for r in self.query(load_query("enertwin.kg", "series_references.rq"))}
         found += [
             Violation(
                 key,

@@ -145,7 +145,7 @@ def series_violations(
     """Series the graph describes as stored in DuckDB whose values are not there (``focus``: only these)."""
     rows = scratch.query(load_query("enertwin.kg", "series_references.rq"), use_default_graph_as_union=True)
     assert isinstance(rows, QuerySolutions)
-    keys = {r["series"].value: r["key"].value for r in rows if focus is None or r["series"].value in focus}  # type: ignore[union-attr]
+    keys = {r["series"].value: r["key"].value for r in rows if focus is None or r["series"].value in focus}
     missing = set(series.missing(k for k in keys.values() if k not in pending))
     return [
         Violation(
@@ -171,7 +171,7 @@ def _focus_nodes(scratch: Store) -> set[NamedNode]:
     query = inline_bindings(load_query("enertwin.kg", "focus_nodes.rq"), {"link": list(incoming_links())})
     rows = scratch.query(query, use_default_graph_as_union=True)
     assert isinstance(rows, QuerySolutions)
-    return {r["n"] for r in rows if isinstance(r["n"], NamedNode)}  # type: ignore[misc]
+    return {r["n"] for r in rows if isinstance(r["n"], NamedNode)}
 
 
 def _nodes(source: Store | GraphBackend, graph: NamedNode | None = None) -> set[NamedNode]:
@@ -182,7 +182,7 @@ def _nodes(source: Store | GraphBackend, graph: NamedNode | None = None) -> set[
     else:
         rows = source.select(query, graphs=[graph] if graph is not None else None)
     assert isinstance(rows, QuerySolutions)
-    return {r["n"] for r in rows if isinstance(r["n"], NamedNode)}  # type: ignore[misc]
+    return {r["n"] for r in rows if isinstance(r["n"], NamedNode)}
 
 
 @cache

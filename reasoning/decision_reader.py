@@ -40,16 +40,16 @@ def find_decision(store: Store, iri: str) -> StoredDecision:
     if not rows:
         raise InputError(f"no dispatch decision or schedule <{iri}> in the store (see `enertwin optimize`)")
     r = rows[0]
-    grid = str(r["grid"].value)  # type: ignore[union-attr]
+    grid = str(r["grid"].value)
     return StoredDecision(
-        decision=str(r["decision"].value),  # type: ignore[union-attr]
-        schedule=str(r["schedule"].value),  # type: ignore[union-attr]
+        decision=str(r["decision"].value),
+        schedule=str(r["schedule"].value),
         grid=grid,
-        case=str(r["code"].value) if r["code"] is not None else grid,  # type: ignore[union-attr]
-        start=datetime.fromisoformat(str(r["start"].value)),  # type: ignore[union-attr]
-        steps=int(str(r["steps"].value)),  # type: ignore[union-attr]
-        cost_model=str(r["model"].value) if r["model"] is not None else None,  # type: ignore[union-attr]
-        status=str(r["status"].value),  # type: ignore[union-attr]
+        case=str(r["code"].value) if r["code"] is not None else grid,
+        start=datetime.fromisoformat(str(r["start"].value)),
+        steps=int(str(r["steps"].value)),
+        cost_model=str(r["model"].value) if r["model"] is not None else None,
+        status=str(r["status"].value),
     )
 
 
@@ -57,7 +57,7 @@ def read_schedule(store: Store, decision: StoredDecision, problem: DispatchProbl
     """The stored schedule, in the asset order of ``problem`` (matched by IRI)."""
     rows = store.query(load_query(_PACKAGE, "decision_series.rq"), {"schedule": NamedNode(decision.schedule)})
     keys = {
-        (str(r["asset"].value) if r["asset"] is not None else None, str(r["quantity"].value)): str(r["key"].value)  # type: ignore[union-attr]
+        (str(r["asset"].value) if r["asset"] is not None else None, str(r["quantity"].value)): str(r["key"].value)
         for r in rows
     }
     if not keys:
@@ -91,4 +91,4 @@ def read_schedule(store: Store, decision: StoredDecision, problem: DispatchProbl
 def provenance(store: Store, decision: str) -> list[tuple[str, str]]:
     """(property, value) pairs the decision records about itself: when, from what, how, with what result."""
     rows = store.query(load_query(_PACKAGE, "decision_provenance.rq"), {"decision": NamedNode(decision)})
-    return [(str(r["property"].value), str(r["value"].value)) for r in rows]  # type: ignore[union-attr]
+    return [(str(r["property"].value), str(r["value"].value)) for r in rows]

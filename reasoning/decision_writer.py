@@ -22,6 +22,7 @@ from enertwin.kg.provenance.ledger import Ledger
 from enertwin.kg.provenance.record import (
     SOFTWARE_AGENT,
     ActivityRecord,
+    Term,
     agent_triples,
     boolean,
     integer,
@@ -102,7 +103,7 @@ def write_decision(
     activity.extend(_series_triples(decision, schedule, prefix, result.problem, series))
     activity.associate(SOFTWARE_AGENT, ns.OPTIMIZER_ROLE).extend(agent_triples(ledger.signer.identity))
     for logical, (version, version_hash) in sorted(inputs.versions.items(), key=lambda kv: kv[0].value):
-        facts = {ns.PROV_SPECIALIZATION_OF: logical, ns.CONTENT_HASH: text(version_hash)}
+        facts: dict[NamedNode, Term] = {ns.PROV_SPECIALIZATION_OF: logical, ns.CONTENT_HASH: text(version_hash)}
         activity.used(version, ns.GRAPH_VERSION, facts)
     snapshot = snapshot_node(inputs.snapshot)
     activity.used(snapshot, ns.SERIES_SNAPSHOT, {ns.CONTENT_HASH: text(inputs.snapshot)})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 
@@ -37,6 +38,34 @@ class Reason:
     facts: tuple[str, ...]
 
 
+class ReasonDocument(TypedDict):
+    """A reason in the JSON form of an explanation."""
+
+    asset: str
+    name: str
+    code: str
+    text: str
+    facts: list[str]
+
+
+class StepDocument(TypedDict):
+    """A step in the JSON form: its prices and the reasons of its set points."""
+
+    step: int
+    time: str
+    marginal_price_eur_per_mwh: float
+    market_price_eur_per_mwh: float
+    reasons: list[ReasonDocument]
+
+
+class ExplanationDocument(TypedDict):
+    """The JSON form of an explanation, typed so that readers (``explain --json``) index it checked."""
+
+    decision: str
+    schedule: str
+    steps: list[StepDocument]
+
+
 @dataclass(frozen=True, slots=True)
 class Explanation:
     """Marginal prices per step and the reasons behind every set point."""
@@ -51,7 +80,7 @@ class Explanation:
         """The reasons of one step."""
         return [r for r in self.reasons if r.step == step]
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> ExplanationDocument:
         """JSON-ready form: one entry per step."""
         horizon = self.problem.horizon
         return {

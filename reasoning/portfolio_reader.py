@@ -82,7 +82,7 @@ def read_problem(
 def reference_grids(store: Store) -> list[str]:
     """Grids whose merit order prices a market: they must be in the store to optimise."""
     rows = store.query(load_query(_PACKAGE, "dispatch_markets.rq"))
-    return sorted({str(r["referenceGrid"].value) for r in rows if r["referenceGrid"] is not None})  # type: ignore[union-attr]
+    return sorted({str(r["referenceGrid"].value) for r in rows if r["referenceGrid"] is not None})
 
 
 def _require_grid(store: Store, grid: str) -> None:
@@ -94,11 +94,11 @@ def _require_grid(store: Store, grid: str) -> None:
 def choose_cost_model(store: Store, wanted: str | None) -> CostModel:
     """The cost model ``wanted``, else the only one, else the reference one."""
     models = {
-        str(r["model"].value): CostModel(  # type: ignore[union-attr]
+        str(r["model"].value): CostModel(
             str(r["model"].value),
             _float(r["co2"]),
             _float(r["spread"]),
-            _float(r["voll"]),  # type: ignore[union-attr]
+            _float(r["voll"]),
         )
         for r in store.query(load_query(_PACKAGE, "dispatch_cost_models.rq"))
     }
@@ -126,9 +126,9 @@ def read_horizon(store: Store, grid: str, start: datetime, steps: int) -> Horizo
     if len(rows) > 1:
         raise InputError(f"the profiles of grid <{grid}> disagree on their start time or resolution")
     row = rows[0]
-    origin = datetime.fromisoformat(str(row["start"].value))  # type: ignore[union-attr]
-    step = parse_duration(str(row["resolution"].value))  # type: ignore[union-attr]
-    length = int(str(row["steps"].value))  # type: ignore[union-attr]
+    origin = datetime.fromisoformat(str(row["start"].value))
+    step = parse_duration(str(row["resolution"].value))
+    length = int(str(row["steps"].value))
     if origin.tzinfo is None:
         raise InputError(
             f"the profiles of grid <{grid}> start at {origin.isoformat()} without an offset, so their values are "
@@ -175,15 +175,15 @@ def read_thermal(store: Store, grid: str, model: CostModel, horizon: Horizon) ->
         )
         if _in_service(r)
     ]
-    keys = [str(r["profileKey"].value) for r in rows if r["profileKey"] is not None]  # type: ignore[union-attr]
+    keys = [str(r["profileKey"].value) for r in rows if r["profileKey"] is not None]
     initial = _series(store, keys, horizon.first_step, 1)
     units = []
     for r in rows:
-        iri = str(r["unit"].value)  # type: ignore[union-attr]
+        iri = str(r["unit"].value)
         costs = _cost_terms(r, iri, model)
         max_p = _float(r["maxP"])
         min_p = _float(r["minP"]) if r["minP"] is not None else 0.0
-        key = str(r["profileKey"].value) if r["profileKey"] is not None else None  # type: ignore[union-attr]
+        key = str(r["profileKey"].value) if r["profileKey"] is not None else None
         units.append(
             ThermalUnit(
                 iri=iri,
@@ -234,12 +234,12 @@ def _profiled(
 ) -> Iterable[tuple[str, str, FloatArray, str | None]]:
     """Assets whose power is their nominal power times their profile (renewables, loads)."""
     rows = [r for r in store.query(load_query(_PACKAGE, query), {"grid": NamedNode(grid)}) if _in_service(r)]
-    keys = [str(r["profileKey"].value) for r in rows if r["profileKey"] is not None]  # type: ignore[union-attr]
+    keys = [str(r["profileKey"].value) for r in rows if r["profileKey"] is not None]
     profiles = _series(store, keys, horizon.first_step, horizon.steps)
     for r in rows:
-        iri = str(r["unit"].value)  # type: ignore[union-attr]
+        iri = str(r["unit"].value)
         nominal = _float(r["p"])
-        key = str(r["profileKey"].value) if r["profileKey"] is not None else None  # type: ignore[union-attr]
+        key = str(r["profileKey"].value) if r["profileKey"] is not None else None
         shape = profiles[key] if key is not None else np.ones(horizon.steps)
         yield iri, _name(r, iri), frozen_array(nominal * shape), key
 
@@ -258,7 +258,7 @@ def read_storage(store: Store, grid: str) -> tuple[StorageUnit, ...]:
     """Storage units with an energy capacity above zero (the others cannot store anything)."""
     units = []
     for r in store.query(load_query(_PACKAGE, "dispatch_storage.rq"), {"grid": NamedNode(grid)}):
-        iri = str(r["unit"].value)  # type: ignore[union-attr]
+        iri = str(r["unit"].value)
         if not _in_service(r) or r["capacity"] is None or _float(r["capacity"]) <= 0:
             continue
         for prop, var in (("et:ratedApparentPower", "power"), ("et:roundTripEfficiency", "efficiency")):
@@ -293,10 +293,10 @@ def read_market(
         for r in store.query(load_query(_PACKAGE, "dispatch_external_grids.rq"), {"grid": NamedNode(grid)})
         if _in_service(r) and r["market"] is not None
     ]
-    markets = {str(r["market"].value) for r in rows}  # type: ignore[union-attr]
+    markets = {str(r["market"].value) for r in rows}
     if len(markets) > 1:
         raise InputError(f"the external grids of <{grid}> trade on {len(markets)} markets; one is supported")
-    known = {str(r["market"].value): r for r in store.query(load_query(_PACKAGE, "dispatch_markets.rq"))}  # type: ignore[union-attr]
+    known = {str(r["market"].value): r for r in store.query(load_query(_PACKAGE, "dispatch_markets.rq"))}
     if not markets and len(known) != 1:
         raise InputError(f"the grid <{grid}> has no external grid that trades on a market (et:tradesOn)")
     market = next(iter(markets)) if markets else next(iter(known))
@@ -312,7 +312,7 @@ def read_market(
         price=frozen_array(price),
         spread=model.spread,
         limit_mw=None if math.isinf(limit) else limit,
-        external_grids=tuple(str(r["ext"].value) for r in rows),  # type: ignore[union-attr]
+        external_grids=tuple(str(r["ext"].value) for r in rows),
         price_source=source,
     )
 

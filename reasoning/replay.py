@@ -89,7 +89,7 @@ def recorded_run(store: Store, decision: NamedNode) -> RecordedRun:
     rows = list(store.query(load_query(_PACKAGE, "replay_settings.rq"), {"decision": decision}))
     if not rows:
         raise InputError(f"the decision <{decision.value}> records no replayable run (made before provenance records?)")
-    r = {name: (str(rows[0][name].value) if rows[0][name] is not None else None) for name in _VARIABLES}  # type: ignore[union-attr]
+    r = {name: (str(rows[0][name].value) if rows[0][name] is not None else None) for name in _VARIABLES}
     settings = SolverSettings(
         time_limit=float(r["timeLimit"] or 0),
         workers=int(r["workers"] or 0),
@@ -138,21 +138,21 @@ def recorded_inputs(store: Store, decision: NamedNode) -> tuple[dict[NamedNode, 
     present = set(store.backend.named_graphs())
     rows = list(store.query(load_query(_PACKAGE, "replay_inputs.rq"), {"decision": decision}))  # read whole first
     for r in rows:
-        entity, recorded = r["entity"], str(r["hash"].value)  # type: ignore[union-attr]
+        entity, recorded = r["entity"], str(r["hash"].value)
         if r["kind"] == ns.SERIES_SNAPSHOT:
             snapshot = recorded
             continue
         if entity not in present:
             raise InputError(
                 f"the graph version <{entity.value}> that <{decision.value}> read is no longer in the store"
-            )  # type: ignore[union-attr]
-        actual = store.version_hash(entity, fresh=True)  # type: ignore[arg-type]
+            )
+        actual = store.version_hash(entity, fresh=True)
         if actual != recorded:
             raise InputError(
-                f"the graph version <{entity.value}> changed since <{decision.value}> read it: "  # type: ignore[union-attr]
+                f"the graph version <{entity.value}> changed since <{decision.value}> read it: "
                 f"its hash is {actual}, not {recorded}"
             )
-        versions[r["logical"]] = entity  # type: ignore[index,assignment]
+        versions[r["logical"]] = entity
     if snapshot is None or not versions:
         raise InputError(f"the decision <{decision.value}> records no input versions or series snapshot to replay from")
     return versions, snapshot

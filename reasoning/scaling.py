@@ -110,7 +110,7 @@ class Scaling:
 
     def price(self, eur_per_mwh: float) -> int:
         """A price per MWh in objective units per power unit and step."""
-        scaled = eur_per_mwh * 10**self.price_digits
+        scaled: float = eur_per_mwh * 10**self.price_digits
         return math.floor(scaled + 1e-7) if self.outward else round(scaled)
 
     def money(self, eur: float) -> int:

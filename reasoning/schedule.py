@@ -30,7 +30,8 @@ def starts(problem: DispatchProblem, on: npt.NDArray[np.int8]) -> npt.NDArray[np
     """1 where a unit starts: on now, off in the step before (or in its initial state)."""
     initial = np.array([[int(u.initial_on)] for u in problem.thermal], dtype=np.int8).reshape(-1, 1)
     before = np.hstack([initial, on[:, :-1]]) if on.size else on
-    return ((on == 1) & (before == 0)).astype(np.int8)
+    started: npt.NDArray[np.int8] = ((on == 1) & (before == 0)).astype(np.int8)
+    return started
 
 
 def schedule_cost(problem: DispatchProblem, schedule: Schedule) -> float:
@@ -50,7 +51,8 @@ def share_curtailment(problem: DispatchProblem, total: FloatArray) -> FloatArray
     available = np.array([u.available for u in problem.renewables]).reshape(len(problem.renewables), problem.steps)
     sums = available.sum(axis=0)
     share = np.divide(np.minimum(total, sums), sums, out=np.zeros(problem.steps), where=sums > 0)
-    return np.minimum(available * share, available)
+    shared: FloatArray = np.minimum(available * share, available)
+    return shared
 
 
 def to_output(problem: DispatchProblem, schedule: Schedule, summary: dict[str, Any]) -> dict[str, Any]:

@@ -223,7 +223,8 @@ def series_iri(base: str, table: str, column: str) -> str:
 def _lines(subjects: pd.Series, prop: NamedNode, objects: pd.Series) -> str:
     if objects.empty:
         return ""
-    return (subjects.loc[objects.index] + f" {prop} " + objects + " .\n").str.cat()
+    text: str = (subjects.loc[objects.index] + f" {prop} " + objects + " .\n").str.cat()
+    return text
 
 
 def _table_triples(net: object, m: TableMap, iris: dict[str, pd.Series], base: str) -> str:

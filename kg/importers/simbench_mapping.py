@@ -87,21 +87,21 @@ def table_maps() -> tuple[TableMap, ...]:
     """Every table map, in ``etmap:order``."""
     columns: dict[str, list[ColumnMap]] = {}
     for row in _rows("simbench_columns.rq"):
-        columns.setdefault(row["map"].value, []).append(  # type: ignore[union-attr]
-            ColumnMap(row["source"].value, row["property"], _kind(row["kind"]))  # type: ignore[arg-type,union-attr]
+        columns.setdefault(row["map"].value, []).append(
+            ColumnMap(row["source"].value, row["property"], _kind(row["kind"]))
         )
     constants: dict[str, list[tuple[NamedNode, NamedNode]]] = {}
     for row in _rows("simbench_constants.rq"):
-        constants.setdefault(row["map"].value, []).append((row["property"], row["value"]))  # type: ignore[arg-type,union-attr]
+        constants.setdefault(row["map"].value, []).append((row["property"], row["value"]))
     return tuple(
         TableMap(
-            table=row["table"].value,  # type: ignore[union-attr]
-            cls=row["class"],  # type: ignore[arg-type]
-            slug=row["slug"].value,  # type: ignore[union-attr]
-            columns=tuple(columns.get(row["map"].value, ())),  # type: ignore[union-attr]
+            table=row["table"].value,
+            cls=row["class"],
+            slug=row["slug"].value,
+            columns=tuple(columns.get(row["map"].value, ())),
             profile_table=row["profileTable"].value if row["profileTable"] is not None else None,
             profile_suffix=row["profileSuffix"].value if row["profileSuffix"] is not None else "",
-            extra=tuple(constants.get(row["map"].value, ())),  # type: ignore[union-attr]
+            extra=tuple(constants.get(row["map"].value, ())),
         )
         for row in _rows("simbench_tables.rq")
     )
@@ -112,11 +112,11 @@ def element_links() -> tuple[ElementLink, ...]:
     """Every element link, in ``etmap:order``."""
     links: dict[str, ElementLink] = {}
     for row in _rows("simbench_links.rq"):
-        key = row["link"].value  # type: ignore[union-attr]
-        target = (row["code"].value, row["table"].value)  # type: ignore[union-attr]
+        key = row["link"].value
+        target = (row["code"].value, row["table"].value)
         if key in links:
             old = links[key]
             links[key] = ElementLink(old.source, old.kind_column, old.prop, (*old.targets, target))
         else:
-            links[key] = ElementLink(row["from"].value, row["kindColumn"].value, row["property"], (target,))  # type: ignore[arg-type,union-attr]
+            links[key] = ElementLink(row["from"].value, row["kindColumn"].value, row["property"], (target,))
     return tuple(links.values())

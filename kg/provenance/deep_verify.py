@@ -95,4 +95,4 @@ def _rows(scratch: PyoxigraphStore, query: str, names: Sequence[str]) -> list[tu
     """The ``names`` columns of ``query`` over one record's triples."""
     rows = scratch.query(load_query(_PACKAGE, query))
     assert isinstance(rows, QuerySolutions)
-    return [tuple(r[n] for n in names) for r in rows]  # type: ignore[misc]
+    return [tuple(r[n] for n in names) for r in rows]

@@ -24,7 +24,7 @@ from enertwin.kg import namespaces as ns
 from enertwin.kg.errors import InputError
 from enertwin.kg.provenance.keys import Identity, key_id
 from enertwin.kg.provenance.ledger import key_node
-from enertwin.kg.provenance.record import ActivityRecord, agent_triples, person_node, person_triples, text
+from enertwin.kg.provenance.record import ActivityRecord, Term, agent_triples, person_node, person_triples, text
 
 KEYRING_FILE = "keyring"
 HEADER = "# enertwin keyring: public keys trusted to sign ledgers (base64 Ed25519 key, then a label)\n"
@@ -116,7 +116,7 @@ def endorsement(key: str, holder: str, endorser: Identity, endorser_id: str) -> 
     endorsed = key_id(key)
     iri = NamedNode(f"{ns.ID_BASE}key-publication/{endorsed}/endorsed-by/{endorser_id}")
     activity = ActivityRecord(iri, ns.KEY_PUBLICATION, now, now)
-    facts = {ns.PUBLIC_KEY: text(key), ns.PROV_WAS_ATTRIBUTED_TO: person_node(holder)}
+    facts: dict[NamedNode, Term] = {ns.PUBLIC_KEY: text(key), ns.PROV_WAS_ATTRIBUTED_TO: person_node(holder)}
     activity.generated(key_node(endorsed), ns.SIGNING_KEY, facts)
     activity.associate(person_node(endorser.person), ns.OPERATOR_ROLE).extend(agent_triples(endorser))
     return activity.extend(person_triples(holder))

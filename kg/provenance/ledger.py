@@ -22,7 +22,7 @@ from enertwin.kg.errors import CommitConflict, StoreError
 from enertwin.kg.provenance import merkle
 from enertwin.kg.provenance.canonical import canonical_hash
 from enertwin.kg.provenance.keys import Signer
-from enertwin.kg.provenance.record import ActivityRecord, agent_triples, integer, person_node, text, timestamp
+from enertwin.kg.provenance.record import ActivityRecord, Term, agent_triples, integer, person_node, text, timestamp
 from enertwin.kg.queries import load_query
 from enertwin.kg.store import META_GRAPH, PreparedWrite, Store, WriteReport
 
@@ -94,15 +94,14 @@ def entries(store: Store, record: NamedNode | None = None) -> list[LedgerEntry]:
     bindings = {"record": record} if record is not None else None
     rows = store.backend.select(load_query(_PACKAGE, "ledger_entries.rq"), bindings, graphs=[META_GRAPH])
     return [
-        LedgerEntry(int(r["seq"].value), r["record"], r["hash"].value, r["signature"].value, r["key"])  # type: ignore[union-attr,arg-type]
-        for r in rows
+        LedgerEntry(int(r["seq"].value), r["record"], r["hash"].value, r["signature"].value, r["key"]) for r in rows
     ]
 
 
 def tree_head(store: Store) -> TreeHead | None:
     """The current signed tree head, if any record was ever appended."""
     for r in store.backend.select(load_query(_PACKAGE, "tree_head.rq"), graphs=[META_GRAPH]):
-        return TreeHead(int(r["size"].value), r["root"].value, r["time"].value, r["signature"].value, r["key"])  # type: ignore[union-attr,arg-type]
+        return TreeHead(int(r["size"].value), r["root"].value, r["time"].value, r["signature"].value, r["key"])
     return None
 
 
@@ -116,13 +115,13 @@ def public_key_of(store: Store, key: NamedNode, at: int | None = None) -> str | 
     rows = store.backend.select(load_query(_PACKAGE, "public_key.rq"), {"key": key}, graphs=None)
     found: dict[int, str] = {}
     for r in rows:
-        logical = logical_of.get(r["g"])  # type: ignore[arg-type]
+        logical = logical_of.get(r["g"])
         tail = logical.value[len(RECORD_GRAPH_BASE) :] if logical is not None else ""
         if logical is None or not logical.value.startswith(RECORD_GRAPH_BASE) or not tail.isdigit():
             continue
         seq = int(tail)
         if (at is None or seq <= at) and entries(store, record_node(seq)):
-            found.setdefault(seq, str(r["public"].value))  # type: ignore[union-attr]
+            found.setdefault(seq, str(r["public"].value))
     return found[min(found)] if found else None
 
 
@@ -212,7 +211,7 @@ class Ledger:
         activity = ActivityRecord(
             NamedNode(f"{ns.ID_BASE}key-publication/{self.signer.key_id}"), ns.KEY_PUBLICATION, now, now
         )
-        facts = {ns.PUBLIC_KEY: text(self.signer.public_key), ns.PROV_WAS_ATTRIBUTED_TO: person}
+        facts: dict[NamedNode, Term] = {ns.PUBLIC_KEY: text(self.signer.public_key), ns.PROV_WAS_ATTRIBUTED_TO: person}
         activity.generated(self.key, ns.SIGNING_KEY, facts)
         activity.associate(person, ns.OPERATOR_ROLE).extend(agent_triples(self.signer.identity))
         self._published = True

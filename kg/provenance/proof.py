@@ -56,7 +56,7 @@ def find_entry(store: Store, iri: str) -> LedgerEntry:
         return found[0]
     query = load_query("enertwin.kg.provenance", "record_of.rq")
     for row in list(store.backend.select(query, {"activity": NamedNode(iri)}, graphs=None)):
-        found = entries(store, row["record"])  # type: ignore[arg-type]
+        found = entries(store, row["record"])
         if found:
             return found[0]
     raise InputError(f"no provenance record is, or records, <{iri}> (give a record, its graph or its activity)")

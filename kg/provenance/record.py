@@ -7,7 +7,7 @@ record's header (sequence number, previous hash), signs it and appends it.
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -116,18 +116,18 @@ class ActivityRecord:
         self.add(association, ns.PROV_AGENT_PROP, agent)
         return self.add(association, ns.PROV_HAD_ROLE, role)
 
-    def used(self, entity: NamedNode, kind: NamedNode, facts: dict[NamedNode, Term]) -> ActivityRecord:
+    def used(self, entity: NamedNode, kind: NamedNode, facts: Mapping[NamedNode, Term]) -> ActivityRecord:
         """The activity used ``entity`` (typed ``kind``, described by ``facts``)."""
         self.add(self.iri, ns.PROV_USED, entity)
         return self._entity(entity, kind, facts)
 
-    def generated(self, entity: NamedNode, kind: NamedNode, facts: dict[NamedNode, Term]) -> ActivityRecord:
+    def generated(self, entity: NamedNode, kind: NamedNode, facts: Mapping[NamedNode, Term]) -> ActivityRecord:
         """The activity generated ``entity`` (typed ``kind``, described by ``facts``)."""
         self.add(self.iri, ns.PROV_GENERATED, entity)
         self.add(entity, ns.PROV_WAS_GENERATED_BY, self.iri)
         return self._entity(entity, kind, facts)
 
-    def _entity(self, entity: NamedNode, kind: NamedNode, facts: dict[NamedNode, Term]) -> ActivityRecord:
+    def _entity(self, entity: NamedNode, kind: NamedNode, facts: Mapping[NamedNode, Term]) -> ActivityRecord:
         self.add(entity, ns.RDF_TYPE, kind)
         self.add(entity, ns.RDF_TYPE, ns.PROV_ENTITY)
         for predicate, value in facts.items():

@@ -19,7 +19,7 @@ from pyoxigraph import Literal, NamedNode, RdfFormat
 
 from enertwin.kg import namespaces as ns
 from enertwin.kg.provenance.ledger import Ledger, Receipt
-from enertwin.kg.provenance.record import SOFTWARE_AGENT, ActivityRecord, agent_triples, integer, text
+from enertwin.kg.provenance.record import SOFTWARE_AGENT, ActivityRecord, Term, agent_triples, integer, text
 from enertwin.kg.provenance.series_digest import frame_digests
 from enertwin.kg.store import WriteReport
 
@@ -57,7 +57,7 @@ def replace_recorded(
         activity.iri, ns.SOURCE, text(source.label if source.version is None else f"{source.label} ({source.version})")
     )
     activity.associate(SOFTWARE_AGENT, ns.IMPORTER_ROLE).extend(agent_triples(ledger.signer.identity))
-    facts = {
+    facts: dict[NamedNode, Term] = {
         ns.PROV_SPECIALIZATION_OF: graph,
         ns.INPUT_HASH: text(write.digest),
         ns.TRIPLE_COUNT: integer(write.size),

@@ -142,11 +142,11 @@ def _check_payload(store: Store, quads: list[Quad], checked: dict[str, str], dee
     schedules: dict[str, tuple[str, dict[str, SeriesEntry]]] = {}
     rows = scratch.query(load_query(_PACKAGE, "schedule_series.rq"))
     assert isinstance(rows, QuerySolutions)
-    wanted = [(r["schedule"].value, r["hash"].value, r["key"].value, r["asset"], r["quantity"].value) for r in rows]  # type: ignore[union-attr]
+    wanted = [(r["schedule"].value, r["hash"].value, r["key"].value, r["asset"], r["quantity"].value) for r in rows]
     values = store.series.read_many([key for _, _, key, _, _ in wanted]) if wanted else {}
     for schedule, digest, key, asset, quantity in wanted:
         relative = key.split("/", 2)[2]  # decision/<id>/… → the key within the decision
-        entry = (asset.value if asset is not None else None, quantity, values[key])  # type: ignore[union-attr]
+        entry = (asset.value if asset is not None else None, quantity, values[key])
         schedules.setdefault(schedule, (digest, {}))[1][relative] = entry
     for schedule, (digest, series) in schedules.items():
         if series_digest(series) != digest:
@@ -155,13 +155,13 @@ def _check_payload(store: Store, quads: list[Quad], checked: dict[str, str], dee
     used = scratch.query(load_query(_PACKAGE, "used_versions.rq"))
     assert isinstance(used, QuerySolutions)
     for r in list(used):
-        version, digest = r["version"], r["hash"].value  # type: ignore[union-attr]
+        version, digest = r["version"], r["hash"].value
         if version not in present:
-            return f"the graph version <{version.value}> it used is no longer in the store"  # type: ignore[union-attr]
-        if version.value not in checked:  # type: ignore[union-attr]
-            checked[version.value] = store.version_hash(version, fresh=True)  # type: ignore[union-attr,arg-type]
-        if checked[version.value] != digest:  # type: ignore[union-attr]
-            return f"the graph version <{version.value}> it used has changed since"  # type: ignore[union-attr]
+            return f"the graph version <{version.value}> it used is no longer in the store"
+        if version.value not in checked:
+            checked[version.value] = store.version_hash(version, fresh=True)
+        if checked[version.value] != digest:
+            return f"the graph version <{version.value}> it used has changed since"
     return deeper.record(scratch)
 
 
