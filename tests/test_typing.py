@@ -32,6 +32,13 @@ def test_mypy_checks_every_package_setuptools_ships() -> None:
     assert not missed, f"[tool.mypy] packages leaves out {missed}; list them (or their parent package)"
 
 
+def test_every_package_folder_ships_py_typed() -> None:
+    # mypy refuses to check an installed package without the PEP 561 marker in its folder.
+    folders = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    unmarked = [folder for folder in folders.values() if not (ROOT / folder / "py.typed").is_file()]
+    assert not unmarked, f"no py.typed in {unmarked}"
+
+
 def test_canary_fails_type_checking_where_marked() -> None:
     # The project's configuration (pyproject.toml, found from ROOT) on the one file; its cache keeps it quick.
     run = subprocess.run(
