@@ -40,15 +40,11 @@ class EmbeddedBackend(SelectAndAsk):
     def _query(self, query: str, bindings: Bindings | None, graphs: Sequence[NamedNode] | None) -> object:
         single = {k: v for k, v in (bindings or {}).items() if isinstance(v, TERM_TYPES)}
         multi = {k: v for k, v in (bindings or {}).items() if k not in single}
-        dataset: dict[str, object] = (
-            {"use_default_graph_as_union": True}
-            if graphs is None
-            else {"default_graph": list(graphs), "named_graphs": list(graphs)}
-        )
+        text, substitutions = inline_bindings(query, multi), {Variable(k): v for k, v in single.items()}
+        if graphs is None:
+            return self._store.query(text, substitutions=substitutions, use_default_graph_as_union=True)
         return self._store.query(
-            inline_bindings(query, multi),
-            substitutions={Variable(k): v for k, v in single.items()},
-            **dataset,  # type: ignore[arg-type]
+            text, substitutions=substitutions, default_graph=list(graphs), named_graphs=list(graphs)
         )
 
     def quads_with(

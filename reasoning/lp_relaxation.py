@@ -7,7 +7,7 @@ model with integrality dropped. Variables may be fixed (commitments, for duals) 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,10 +131,12 @@ def _finite(bound: int) -> float:
     return float(bound) if abs(bound) < UNBOUNDED else float(np.sign(bound)) * np.inf
 
 
-def _add_literal_sum(row: linear_solver_pb2.MPConstraintProto, literals: object, low: float, high: float) -> None:
+def _add_literal_sum(
+    row: linear_solver_pb2.MPConstraintProto, literals: Iterable[int], low: float, high: float
+) -> None:
     """Σ literals within [low, high], where a negative literal −i−1 stands for 1 − x_i."""
     constant = 0.0
-    for literal in literals:  # type: ignore[attr-defined]
+    for literal in literals:
         if literal >= 0:
             row.var_index.append(literal)
             row.coefficient.append(1.0)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from pyoxigraph import Literal, NamedNode
+from pyoxigraph import Literal, NamedNode, QuerySolution
 
 from enertwin.kg.errors import InputError
 from enertwin.kg.queries import load_query
@@ -201,26 +201,26 @@ def read_thermal(store: Store, grid: str, model: CostModel, horizon: Horizon) ->
     return tuple(units)
 
 
-def _cost_terms(row: object, unit: str, model: CostModel) -> CostTerms:
+def _cost_terms(row: QuerySolution, unit: str, model: CostModel) -> CostTerms:
     r = row  # a pyoxigraph QuerySolution
-    fuel = r["fuel"]  # type: ignore[index]
+    fuel = r["fuel"]
     if fuel is None:
         raise InputError(f"thermal unit <{unit}> has no fuel type (et:hasFuelType), so no cost entry applies to it")
-    if r["entry"] is None:  # type: ignore[index]
+    if r["entry"] is None:
         raise InputError(
             f"thermal unit <{unit}> burns <{fuel.value}>, but cost model <{model.iri}> has no complete et:CostEntry "
             "for it (et:forFuelType with marginal cost, emission factor, start cost, ramp share, min up/down time)"
         )
-    marginal, emission = _float(r["marginal"]), _float(r["emission"])  # type: ignore[index]
+    marginal, emission = _float(r["marginal"]), _float(r["emission"])
     return CostTerms(
-        entry=str(r["entry"].value),  # type: ignore[index]
+        entry=str(r["entry"].value),
         fuel=str(fuel.value),
-        fuel_code=str(r["fuelCode"].value) if r["fuelCode"] is not None else str(fuel.value),  # type: ignore[index]
+        fuel_code=str(r["fuelCode"].value) if r["fuelCode"] is not None else str(fuel.value),
         cost_per_mwh=marginal + model.co2_price * emission,
-        start_cost_per_mw=_float(r["startCost"]),  # type: ignore[index]
-        ramp_share=_float(r["rampShare"]),  # type: ignore[index]
-        min_up_hours=_float(r["minUp"]),  # type: ignore[index]
-        min_down_hours=_float(r["minDown"]),  # type: ignore[index]
+        start_cost_per_mw=_float(r["startCost"]),
+        ramp_share=_float(r["rampShare"]),
+        min_up_hours=_float(r["minUp"]),
+        min_down_hours=_float(r["minDown"]),
     )
 
 
@@ -319,13 +319,13 @@ def read_market(
 
 def _market_price(
     store: Store,
-    row: object,
+    row: QuerySolution,
     market: str,
     model: CostModel,
     horizon: Horizon,
     own: tuple[tuple[ThermalUnit, ...], tuple[Load, ...], tuple[RenewableUnit, ...]] | None = None,
 ) -> tuple[FloatArray, str]:
-    reference, key = row["referenceGrid"], row["priceKey"]  # type: ignore[index]
+    reference, key = row["referenceGrid"], row["priceKey"]
     if key is not None:
         values = store.series.read(str(key.value), horizon.first_step, horizon.steps)
         if len(values) < horizon.steps:
@@ -351,9 +351,9 @@ def _market_price(
     return merit_order_price(fleet, demand - supply), ref
 
 
-def grid_prices(row: object, grid: str) -> bool:
+def grid_prices(row: QuerySolution, grid: str) -> bool:
     """Whether the market of ``row`` takes its merit order from ``grid`` itself."""
-    reference = row["referenceGrid"]  # type: ignore[index]
+    reference = row["referenceGrid"]
     return reference is not None and str(reference.value) == grid
 
 
@@ -365,13 +365,13 @@ def _require_reference(store: Store, grid: str, market: str) -> None:
         )
 
 
-def _in_service(row: object) -> bool:
-    flag = row["inService"]  # type: ignore[index]
+def _in_service(row: QuerySolution) -> bool:
+    flag = row["inService"]
     return flag is None or str(flag.value) in ("true", "1")
 
 
-def _name(row: object, iri: str) -> str:
-    name = row["name"]  # type: ignore[index]
+def _name(row: QuerySolution, iri: str) -> str:
+    name = row["name"]
     return str(name.value) if name is not None else iri.rsplit("/", 1)[-1]
 
 

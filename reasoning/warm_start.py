@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from enertwin.reasoning.commitment_rounding import follows_rules, round_commitment
-from enertwin.reasoning.cpsat_model import DispatchModel, StorageTerms, StorageVars, storage_terms
+from enertwin.reasoning.cpsat_model import DispatchModel, IntVar, StorageTerms, StorageVars, storage_terms
 from enertwin.reasoning.lp_relaxation import LpSolution, Relaxation
 from enertwin.reasoning.scaling import ENERGY_BAND_UNITS, ENERGY_COEFFICIENT_SCALE
 
@@ -84,11 +84,11 @@ def _integer_dispatch(dm: DispatchModel, values: np.ndarray) -> dict[int, int]:
     """Integer values for every non-commitment variable, feasible with the fixed commitments."""
     hint: dict[int, int] = {}
 
-    def down(var: object) -> int:
-        return math.floor(values[var.index] + ROUNDING_SLACK)  # type: ignore[attr-defined]
+    def down(var: IntVar) -> int:
+        return math.floor(float(values[var.index]) + ROUNDING_SLACK)
 
-    def near(var: object) -> int:
-        return round(float(values[var.index]))  # type: ignore[attr-defined]
+    def near(var: IntVar) -> int:
+        return round(float(values[var.index]))
 
     for tv in dm.thermal:
         hint.update((v.index, down(v)) for v in tv.p)

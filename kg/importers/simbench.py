@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import quote, unquote
 
 import pandas as pd
@@ -118,8 +119,8 @@ def import_simbench(
     step("building triples", 0.35)
     base = f"{ns.ID_BASE}simbench/{quote(code, safe='')}/"
     profiles = profile_frame(net, code)
-    start = profile_start(net.profiles, PROFILE_STEP, code)  # type: ignore[attr-defined]
-    counts = {m.table: len(net[m.table]) for m in table_maps()}  # type: ignore[index]
+    start = profile_start(net.profiles, PROFILE_STEP, code)
+    counts = {m.table: len(net[m.table]) for m in table_maps()}
     with tempfile.TemporaryDirectory(prefix="enertwin-import-") as tmp:
         path = Path(tmp) / "grid.nt"
         _write_triples(path, net, code, base, profiles, start.isoformat())
@@ -142,9 +143,9 @@ def import_simbench(
     )
 
 
-def _write_triples(path: Path, net: object, code: str, base: str, profiles: pd.DataFrame, start: str) -> None:
+def _write_triples(path: Path, net: SimbenchNet, code: str, base: str, profiles: pd.DataFrame, start: str) -> None:
     """Write the grid's triples as N-Triples, one table at a time (never all in memory at once)."""
-    iris = {m.table: _subject_iris(net[m.table], base, m.slug) for m in table_maps()}  # type: ignore[index]
+    iris = {m.table: _subject_iris(net[m.table], base, m.slug) for m in table_maps()}
     with path.open("w", encoding="utf-8") as out:
         out.writelines(_grid_triples(code))
         for m in table_maps():
@@ -154,13 +155,22 @@ def _write_triples(path: Path, net: object, code: str, base: str, profiles: pd.D
         out.write(_series_triples(code, base, profiles.columns, len(profiles), start))
 
 
-def _load_net(code: str) -> object:
+class SimbenchNet(Protocol):
+    """What the import reads of the pandapower net simbench builds (neither package ships types)."""
+
+    profiles: dict[str, pd.DataFrame]
+
+    def __getitem__(self, table: str, /) -> pd.DataFrame: ...
+
+
+def _load_net(code: str) -> SimbenchNet:
     import simbench
 
     try:
-        return simbench.get_simbench_net(code)
+        net: SimbenchNet = simbench.get_simbench_net(code)
     except Exception as exc:  # simbench raises bare exceptions on broken data
         raise InputError(f"simbench could not build the grid {code!r}: {exc}") from exc
+    return net
 
 
 def _iri(value: str) -> str:
@@ -227,8 +237,8 @@ def _lines(subjects: pd.Series, prop: NamedNode, objects: pd.Series) -> str:
     return text
 
 
-def _table_triples(net: object, m: TableMap, iris: dict[str, pd.Series], base: str) -> str:
-    frame: pd.DataFrame = net[m.table]  # type: ignore[index]
+def _table_triples(net: SimbenchNet, m: TableMap, iris: dict[str, pd.Series], base: str) -> str:
+    frame: pd.DataFrame = net[m.table]
     if frame.empty:
         return ""
     subjects = iris[m.table]
@@ -251,9 +261,9 @@ def _table_triples(net: object, m: TableMap, iris: dict[str, pd.Series], base: s
     return "".join(out)
 
 
-def _element_links(net: object, iris: dict[str, pd.Series], link: ElementLink) -> str:
+def _element_links(net: SimbenchNet, iris: dict[str, pd.Series], link: ElementLink) -> str:
     """Links from rows of ``link.source`` to the element each names by (element type, index) columns."""
-    frame: pd.DataFrame = net[link.source]  # type: ignore[index]
+    frame: pd.DataFrame = net[link.source]
     parts = []
     for kind, table in link.targets:
         rows = frame[frame[link.kind_column] == kind]
@@ -264,10 +274,10 @@ def _element_links(net: object, iris: dict[str, pd.Series], link: ElementLink) -
     return "".join(parts)
 
 
-def profile_frame(net: object, code: str) -> pd.DataFrame:
+def profile_frame(net: SimbenchNet, code: str) -> pd.DataFrame:
     """Every profile column of every profile table, keyed by its DuckDB series key."""
     frames = []
-    for table, frame in net.profiles.items():  # type: ignore[attr-defined]
+    for table, frame in net.profiles.items():
         values = frame.drop(columns=["time"], errors="ignore")
         frames.append(values.rename(columns=lambda c, t=table: f"{series_prefix(code)}{t}/{c}"))
     return pd.concat(frames, axis=1) if frames else pd.DataFrame()
