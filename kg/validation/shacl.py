@@ -67,6 +67,7 @@ from enertwin.kg.validation.compiler import (
     load_template,
     parse_turtle,
 )
+from enertwin.kg.validation.report import ValidationReport, ValidationResult
 from enertwin.kg.violation import Violation
 
 Term = NamedNode | BlankNode | Literal | Triple
@@ -98,14 +99,51 @@ class ShapeValidator:
         ontology.extend(shapes)  # rdfs:subClassOf written beside the shapes counts too
         return cls(compile_shapes(shapes, ontology))
 
-    def validate(self, data: Store) -> list[Violation]:
-        """Every violation in ``data`` (all its graphs), sorted by focus node and shape."""
-        found: dict[Violation, None] = {}
-        focus_terms: dict[str, Term] = {}
+    @classmethod
+    def for_data(cls, shapes: Store, data: Store) -> ShapeValidator:
+        """Compile ``shapes`` as the SHACL standard reads them: classes and subclasses from ``data`` itself."""
+        return cls(compile_shapes(shapes, data, individuals=False))
+
+    def report(self, data: Store) -> ValidationReport:
+        """The SHACL validation report of ``data`` (all its graphs): every result, with its terms."""
+        found: dict[tuple[int, ValidationResult], None] = {}  # one result per constraint, focus and value
+        for number, (query, variables, solutions) in enumerate(self._answers(data)):
+            component = NamedNode(ns.SH_BASE + query.component)
+            severity = query.severity_iri or NamedNode(ns.SH_BASE + query.severity.value)
+            for solution in solutions:
+                focus = solution["this"]
+                if focus is None:
+                    continue
+                value = solution["value"] if "value" in variables else None
+                if value is None and query.constraint is not None and query.path_term is None:
+                    value = focus  # SHACL-SPARQL: a node shape's result without ?value has the focus node
+                path, path_triples = query.path_term, query.path_triples
+                if query.path_term is None and "path" in variables and solution["path"] is not None:
+                    path, path_triples = solution["path"], ()
+                messages = tuple(_fill_literal(m, solution, variables) for m in query.messages)
+                result = ValidationResult(
+                    focus=focus,
+                    component=component,
+                    source_shape=query.source or NamedNode(query.shape),
+                    severity=severity,
+                    path=path,
+                    value=value,
+                    messages=messages or (Literal(_fill(query.message, solution, variables)),),
+                    source_constraint=query.constraint,
+                    path_triples=path_triples,
+                )
+                found[number, result] = None
+        results = sorted(
+            (r for _, r in found), key=lambda r: (str(r.focus), str(r.source_shape), r.component.value, str(r.value))
+        )
+        return ValidationReport(tuple(results), engine="compiled")
+
+    def _answers(self, data: Store) -> list[tuple[CompiledQuery, set[str], list[QuerySolution]]]:
+        """Run the queries whose targets can have focus nodes in ``data``, side by side."""
         rows = data.query(load_template("shacl_present_classes.rq"), use_default_graph_as_union=True)
         assert isinstance(rows, QuerySolutions)
         present = {row["class"] for row in rows}
-        selected = [query for query in self.queries if not query.targets.isdisjoint(present)]
+        selected = [q for q in self.queries if q.untyped_targets or not q.targets.isdisjoint(present)]
 
         def run(query: CompiledQuery) -> tuple[set[str], list[QuerySolution]]:
             solutions = data.query(
@@ -117,12 +155,20 @@ class ShapeValidator:
         # Oxigraph evaluates without the GIL: the queries run side by side on every core.
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
             answers = list(pool.map(run, selected))
-        for query, (variables, solutions) in zip(selected, answers, strict=True):
+        return [(q, variables, solutions) for q, (variables, solutions) in zip(selected, answers, strict=True)]
+
+    def validate(self, data: Store) -> list[Violation]:
+        """Every violation in ``data`` (all its graphs), sorted by focus node and shape."""
+        found: dict[Violation, None] = {}
+        focus_terms: dict[str, Term] = {}
+        for query, variables, solutions in self._answers(data):
             for solution in solutions:
                 focus = solution["this"]
                 if focus is None or isinstance(focus, Triple):
                     continue
                 value = solution["value"] if "value" in variables else None
+                if value is None and query.constraint is not None and query.path_term is None:
+                    value = focus  # SHACL-SPARQL: a node shape's result without ?value has the focus node
                 key = iri_text(focus)
                 focus_terms[key] = focus
                 violation = Violation(
@@ -186,6 +232,14 @@ def _fill(message: str, solution: QuerySolution, variables: set[str]) -> str:
         return match.group(0) if term is None else _show(term)
 
     return _MESSAGE_VARIABLE.sub(value_of, message)
+
+
+def _fill_literal(message: Literal, solution: QuerySolution, variables: set[str]) -> Literal:
+    """A ``sh:message`` with its ``{?var}`` filled, its language kept."""
+    text = _fill(message.value, solution, variables)
+    if message.language:
+        return Literal(text, language=message.language)
+    return Literal(text, datatype=message.datatype)
 
 
 def _path_of(solution: QuerySolution) -> str | None:

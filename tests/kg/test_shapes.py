@@ -489,7 +489,13 @@ def test_compiler_fills_message_templates(feature_results) -> None:
 
 THING_SHAPE = "ex:S a sh:NodeShape ; sh:targetClass ex:Thing ; "
 UNSUPPORTED = {
-    "targetNode": "ex:S a sh:NodeShape ; sh:targetNode ex:x ; sh:nodeKind sh:IRI .",
+    "blank targetNode": "ex:S a sh:NodeShape ; sh:targetNode [] ; sh:nodeKind sh:IRI .",
+    "nested property": THING_SHAPE + "sh:property [ sh:path ex:a ; sh:property [ sh:path ex:b ; sh:minCount 1 ] ] .",
+    "unchecked datatype": THING_SHAPE + "sh:property [ sh:path ex:a ; sh:datatype xsd:int ] .",
+    "constraint component": "ex:C a sh:ConstraintComponent ; sh:parameter [ sh:path ex:p ] .",
+    "MINUS": THING_SHAPE + 'sh:sparql [ sh:select "SELECT $this WHERE { $this ?p ?o MINUS { $this ?p 1 } }" ] .',
+    "$this in a nested group": THING_SHAPE
+    + 'sh:sparql [ sh:select "SELECT $this WHERE { { FILTER (bound($this)) } }" ] .',
     "node": THING_SHAPE + "sh:node ex:Other .",
     "sequence path": THING_SHAPE + "sh:property [ sh:path ( ex:a ex:b ) ; sh:minCount 1 ] .",
     "or of shapes": THING_SHAPE + "sh:property [ sh:path ex:a ; sh:or ( [ sh:datatype xsd:string ] ) ] .",
