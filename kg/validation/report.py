@@ -138,5 +138,35 @@ def _json_path(result: ValidationResult) -> str | None:
         return None
     if not result.path_triples:
         return _json_term(result.path)
-    data = serialize(result.path_triples, format=RdfFormat.N_TRIPLES)
-    return f"{result.path} with {(data or b'').decode('utf-8').strip()}"
+    edges: dict[Term, dict[str, Term]] = {}
+    for t in result.path_triples:
+        edges.setdefault(t.subject, {})[t.predicate.value.rsplit("#", 1)[-1]] = t.object
+    return _path_text(result.path, edges)
+
+
+_PATH_SUFFIXES = {"zeroOrMorePath": "*", "oneOrMorePath": "+", "zeroOrOnePath": "?"}
+
+
+def _path_text(node: Term, edges: dict[Term, dict[str, Term]]) -> str:
+    """A SHACL path as a SPARQL property path (``^<p>``, ``(<a>/<b>)``, ``(<a>|<b>)``, ``<p>*``)."""
+    if isinstance(node, NamedNode) and node not in edges:
+        return f"<{node.value}>"
+    out = edges.get(node, {})
+    if "first" in out:
+        return "(" + "/".join(_path_text(member, edges) for member in _members(node, edges)) + ")"
+    if "inversePath" in out:
+        return "^" + _path_text(out["inversePath"], edges)
+    if "alternativePath" in out:
+        return "(" + "|".join(_path_text(m, edges) for m in _members(out["alternativePath"], edges)) + ")"
+    for key, suffix in _PATH_SUFFIXES.items():
+        if key in out:
+            return _path_text(out[key], edges) + suffix
+    return str(node)
+
+
+def _members(head: Term, edges: dict[Term, dict[str, Term]]) -> list[Term]:
+    members: list[Term] = []
+    while head in edges and "first" in edges[head] and len(members) < len(edges):
+        members.append(edges[head]["first"])
+        head = edges[head].get("rest", head)
+    return members
