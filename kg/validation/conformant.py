@@ -8,7 +8,8 @@ Shapes it cannot load (ill-formed SHACL) are a :class:`ShapesError` naming the r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import chain
 
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Store, Triple, parse, serialize
 from pyshacl_turbo import CompiledShapes, ReportableRuntimeError, ValidationFailure
@@ -62,9 +63,9 @@ class ConformantShapes:
         except (ValidationFailure, ReportableRuntimeError, ValueError, RuntimeError) as exc:
             raise ShapesError(f"the shapes are not valid SHACL: {exc}") from exc
 
-    def report(self, data: Store) -> ValidationReport:
-        """Validate ``data`` (its default graph)."""
-        return self._report(_ntriples(data))
+    def report(self, data: Store, extra: Iterable[Triple] = ()) -> ValidationReport:
+        """Validate ``data`` (all its graphs as one), with ``extra`` triples (an ontology) beside it."""
+        return self._report(_ntriples(data, extra))
 
     def report_text(self, data_ttl: str, base_iri: str | None = None) -> ValidationReport:
         """Validate data written in Turtle, its literals as written (a store would canonicalise them)."""
@@ -82,13 +83,14 @@ class ConformantShapes:
         return _read_report(graph, bool(conforms))
 
 
-def _ntriples(store: Store) -> str:
+def _ntriples(store: Store, extra: Iterable[Triple] = ()) -> str:
     """Every graph of the store as one set of N-Triples (the data graph is their union).
 
     pyshacl-turbo 0.6.5 reads a pyoxigraph ``Store`` with plain string literals that no longer
     equal ``xsd:string`` ones (``sh:in ("A")`` then rejects ``"A"``); text input has no such bug.
     """
-    return (serialize((q.triple for q in store), format=RdfFormat.N_TRIPLES) or b"").decode("utf-8")
+    triples = chain((q.triple for q in store), extra)
+    return (serialize(triples, format=RdfFormat.N_TRIPLES) or b"").decode("utf-8")
 
 
 def _read_report(graph: Graph, conforms: bool) -> ValidationReport:

@@ -67,8 +67,9 @@ from enertwin.kg.validation.compiler import (
     load_template,
     parse_turtle,
 )
+from enertwin.kg.validation.conformant import ConformantShapes
 from enertwin.kg.validation.report import ValidationReport, ValidationResult
-from enertwin.kg.violation import Violation
+from enertwin.kg.violation import Severity, Violation
 
 Term = NamedNode | BlankNode | Literal | Triple
 
@@ -82,9 +83,16 @@ _XSD_STRING = ns.XSD_STRING
 class ShapeValidator:
     """Validate pyoxigraph stores against SHACL shapes compiled to SPARQL."""
 
-    def __init__(self, queries: Iterable[CompiledQuery]) -> None:
-        """Wrap compiled queries; use :meth:`default` or :meth:`from_graphs`."""
+    def __init__(
+        self,
+        queries: Iterable[CompiledQuery],
+        conformant: ConformantShapes | None = None,
+        ontology: Store | None = None,
+    ) -> None:
+        """Wrap compiled queries (or a conformant engine); use :meth:`default` or :meth:`from_graphs`."""
         self.queries: tuple[CompiledQuery, ...] = tuple(queries)
+        self.conformant = conformant
+        self._ontology = [q.triple for q in ontology] if ontology is not None else []
 
     @classmethod
     def default(cls) -> ShapeValidator:
@@ -97,7 +105,12 @@ class ShapeValidator:
         shapes = parse_turtle(shapes_ttl)
         ontology = parse_turtle(ontology_ttl)
         ontology.extend(shapes)  # rdfs:subClassOf written beside the shapes counts too
-        return cls(compile_shapes(shapes, ontology))
+        try:
+            return cls(compile_shapes(shapes, ontology))
+        except UnsupportedShapeError:
+            # Shapes the fast path does not translate: the conformant engine checks them all, and
+            # reads the class hierarchy and individuals from the ontology's triples beside the data.
+            return cls((), ConformantShapes(shapes_ttl), parse_turtle(ontology_ttl))
 
     @classmethod
     def for_data(cls, shapes: Store, data: Store) -> ShapeValidator:
@@ -106,6 +119,8 @@ class ShapeValidator:
 
     def report(self, data: Store) -> ValidationReport:
         """The SHACL validation report of ``data`` (all its graphs): every result, with its terms."""
+        if self.conformant is not None:
+            return self.conformant.report(data, extra=self._ontology)
         found: dict[tuple[int, ValidationResult], None] = {}  # one result per constraint, focus and value
         for number, (query, variables, solutions) in enumerate(self._answers(data)):
             component = NamedNode(ns.SH_BASE + query.component)
@@ -161,14 +176,16 @@ class ShapeValidator:
         """Every violation in ``data`` (all its graphs), sorted by focus node and shape."""
         found: dict[Violation, None] = {}
         focus_terms: dict[str, Term] = {}
+        if self.conformant is not None:
+            for r in self.report(data).results:
+                focus_terms[iri_text(r.focus)] = r.focus
+                found[_violation(r)] = None
         for query, variables, solutions in self._answers(data):
             for solution in solutions:
                 focus = solution["this"]
                 if focus is None or isinstance(focus, Triple):
                     continue
                 value = solution["value"] if "value" in variables else None
-                if value is None and query.constraint is not None and query.path_term is None:
-                    value = focus  # SHACL-SPARQL: a node shape's result without ?value has the focus node
                 key = iri_text(focus)
                 focus_terms[key] = focus
                 violation = Violation(
@@ -184,6 +201,20 @@ class ShapeValidator:
         result = [replace(v, source_name=names[v.focus]) for v in found]
         result.sort(key=lambda v: (v.focus, v.shape, v.path or "", v.value or "", v.message))
         return result
+
+
+def _violation(result: ValidationResult) -> Violation:
+    """A conformant engine's result as the store reports violations."""
+    severity = {f"{ns.SH_BASE}{s.value}": s for s in Severity}.get(result.severity.value, Severity.VIOLATION)
+    message = result.messages[0].value if result.messages else f"Value does not satisfy <{result.component.value}>."
+    return Violation(
+        focus=iri_text(result.focus),
+        shape=iri_text(result.source_shape),
+        message=message,
+        severity=severity,
+        path=result.path.value if isinstance(result.path, NamedNode) else None,
+        value=None if result.value is None else _show(result.value),
+    )
 
 
 @cache
