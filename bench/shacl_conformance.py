@@ -252,17 +252,53 @@ def speed(baseline: Any, repeats: int) -> None:
         )
 
 
+def import_times(baseline: Any, code: str, order: list[str]) -> None:
+    """Wall time of a validated import of ``code`` into a fresh disk store, main's validator then the new one."""
+    import shutil
+
+    from enertwin.kg.importers.simbench import import_simbench
+    from enertwin.kg.provenance.keys import Signer
+    from enertwin.kg.provenance.ledger import Ledger
+    from enertwin.kg.store import Store
+    from enertwin.kg.validation.shacl import _package_ttl
+
+    shapes_ttl, ontology_ttl = _package_ttl("enertwin.shapes"), _package_ttl("enertwin.ontology")
+    validators = {
+        "main": baseline.ShapeValidator.from_graphs(shapes_ttl, ontology_ttl),
+        "new": ShapeValidator.from_graphs(shapes_ttl, ontology_ttl),
+    }
+    seconds = {}
+    for side in order:
+        validator = validators[side]
+        work = Path(tempfile.mkdtemp(prefix=f"shacl-import-{side}-"))
+        try:
+            store = Store.open(work / "store")
+            store.validator = validator
+            started = time.perf_counter()
+            import_simbench(store, code, ledger=Ledger(store, Signer.create(work / "keys")))
+            seconds[side] = time.perf_counter() - started
+            store.close()
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print(f"import {code} with {side}'s validator: {seconds[side]:.1f} s", flush=True)
+    print(f"import new/main: {seconds['new'] / seconds['main']:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--baseline", default="main", help="git ref of today's engine (default: main)")
     parser.add_argument("--skip-speed", action="store_true", help="print the conformance table only")
     parser.add_argument("--repeats", type=int, default=50, help="timed runs of the per-write validation")
+    parser.add_argument("--import-code", metavar="CODE", help="also time a disk import of CODE with each validator")
+    parser.add_argument("--import-order", default="main,new", help="which validator imports first (main,new)")
     args = parser.parse_args()
     logging.getLogger("rdflib").setLevel(logging.ERROR)
     baseline = load_baseline(args.baseline)
     print_table(conformance(baseline))
     if not args.skip_speed:
         speed(baseline, args.repeats)
+    if args.import_code:
+        import_times(baseline, args.import_code, args.import_order.split(","))
 
 
 if __name__ == "__main__":

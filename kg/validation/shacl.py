@@ -5,19 +5,25 @@ portfolio (≈2.3 M triples for the complete data set). ``ShapeValidator`` reads
 the shapes once, turns every constraint into a SPARQL ``SELECT`` that returns the nodes breaking it,
 and lets pyoxigraph (Rust) run those queries over the data.
 
-Supported SHACL (anything else in the ``sh:`` namespace on a shape is an
-:class:`UnsupportedShapeError` at compile time, never silently ignored):
+Compiled SHACL (anything else in the ``sh:`` namespace on a shape is an
+:class:`UnsupportedShapeError` at compile time, never silently ignored; :meth:`ShapeValidator.from_graphs`
+then hands the shapes to the conformant engine, :mod:`enertwin.kg.validation.conformant`):
 
-* ``sh:NodeShape`` / ``sh:PropertyShape`` with ``sh:targetClass``, property
-  shapes reached through ``sh:property`` (or with their own ``sh:targetClass``);
+* node and property shapes (typed or not) with ``sh:targetClass``, ``sh:targetNode`` (IRIs and
+  literals), ``sh:targetSubjectsOf``, ``sh:targetObjectsOf``, or as implicit class targets (a shape
+  that is also an ``rdfs:Class``); property shapes reached through a node shape's ``sh:property``
+  (one inside a property shape is refused);
 * ``sh:path``: an IRI or ``[ sh:inversePath IRI ]``;
-* ``sh:minCount``, ``sh:maxCount``, ``sh:datatype``, ``sh:class``,
+* ``sh:minCount``, ``sh:maxCount``, ``sh:datatype`` (types whose lexical form is checked; other XSD
+  types are refused), ``sh:class``,
   ``sh:nodeKind``, ``sh:minInclusive``, ``sh:maxInclusive``,
   ``sh:minExclusive``, ``sh:maxExclusive``, ``sh:lessThanOrEquals``,
   ``sh:in``, ``sh:hasValue``, ``sh:pattern`` (with ``sh:flags``), ``sh:or``
   whose members are all ``[ sh:class C ]``;
 * ``sh:sparql`` with a ``SELECT`` using ``$this`` (and optionally ``?value``,
-  ``?path``), prefixes from ``sh:prefixes`` / ``sh:declare``;
+  ``?path``), prefixes from ``sh:prefixes`` / ``sh:declare``, when joining the focus nodes gives what
+  SHACL's pre-binding gives (no ``$this`` in a nested group but ``FILTER (NOT) EXISTS``; no
+  ``MINUS``, ``SERVICE``, ``VALUES`` or sub-``SELECT``); constraint components are refused;
 * ``sh:severity``, ``sh:message`` (``{?var}`` / ``{$var}`` are filled from the
   result), ``sh:deactivated``; ``sh:name``, ``sh:description``, ``sh:order``,
   ``sh:group`` are accepted and ignored.
