@@ -32,6 +32,7 @@ from enertwin.api.common import (
 )
 from enertwin.api.output import Format, render, rows_of
 from enertwin.api.report_command import register as register_report
+from enertwin.api.validate_command import register as register_validate
 from enertwin.kg.errors import EvidenceError, InputError, ValidationError
 from enertwin.kg.importers.simbench import (
     code_of_grid,
@@ -135,7 +136,6 @@ def graphs_command(store: StoreOption = DEFAULT_STORE, as_json: JsonOption = Fal
     render(out, ["graph", "version"], rows, Format.JSON if as_json else Format.TABLE)
 
 
-@app.command("validate")
 @reports_errors
 def validate_command(
     store: StoreOption = DEFAULT_STORE,
@@ -486,6 +486,7 @@ def _short(value: object) -> object:
 
 register_report(app)
 register_audit(app)
+register_validate(app, validate_command)
 
 
 def main() -> None:

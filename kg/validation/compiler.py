@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib.resources import files
 
 from pyoxigraph import (
@@ -44,6 +44,10 @@ def _sh(local: str) -> NamedNode:
 SH_NODE_SHAPE = _sh("NodeShape")
 SH_PROPERTY_SHAPE = _sh("PropertyShape")
 SH_TARGET_CLASS = _sh("targetClass")
+SH_TARGET_NODE = _sh("targetNode")
+SH_TARGET_SUBJECTS_OF = _sh("targetSubjectsOf")
+SH_TARGET_OBJECTS_OF = _sh("targetObjectsOf")
+RDFS_CLASS = NamedNode(ns.RDFS_BASE + "Class")
 SH_PROPERTY = _sh("property")
 SH_PATH = _sh("path")
 SH_INVERSE_PATH = _sh("inversePath")
@@ -71,6 +75,8 @@ SH_PREFIXES = _sh("prefixes")
 SH_DECLARE = _sh("declare")
 SH_PREFIX = _sh("prefix")
 SH_NAMESPACE = _sh("namespace")
+# what declares a SHACL-SPARQL constraint component (its parameters then hide in any namespace)
+_COMPONENT_DECLARATIONS = tuple(_sh(k) for k in ("parameter", "validator", "nodeValidator", "propertyValidator"))
 
 _SEVERITIES = {
     _sh("Violation"): Severity.VIOLATION,
@@ -97,11 +103,53 @@ _CONSTRAINT_PARAMETERS = frozenset(
 )
 # sh: terms a shape may carry besides its constraint parameters.
 _SHAPE_TERMS = frozenset(
-    {SH_TARGET_CLASS, SH_PROPERTY, SH_PATH, SH_MESSAGE, SH_SEVERITY, SH_DEACTIVATED, SH_FLAGS}
+    {
+        SH_TARGET_CLASS,
+        SH_TARGET_NODE,
+        SH_TARGET_SUBJECTS_OF,
+        SH_TARGET_OBJECTS_OF,
+        SH_PROPERTY,
+        SH_PATH,
+        SH_MESSAGE,
+        SH_SEVERITY,
+        SH_DEACTIVATED,
+        SH_FLAGS,
+    }
     | {_sh(k) for k in ("name", "description", "order", "group", "defaultValue")}
 )
+# sh:datatype values whose lexical space shacl_datatype.rq checks; any other XSD (or rdf:) datatype
+# is refused, for an ill-typed literal of it ("x"^^xsd:int) would otherwise pass unnoticed.
+_CHECKED_DATATYPES = frozenset(
+    NamedNode(ns.XSD_BASE + t)
+    for t in (
+        "string",
+        "boolean",
+        "decimal",
+        "double",
+        "float",
+        "dateTime",
+        "date",
+        "time",
+        "duration",
+        "dayTimeDuration",
+        "yearMonthDuration",
+    )
+) | {NamedNode(ns.RDF_BASE + "langString")}
+# xsd:integer is checked by its lexical form (shacl_datatype_integer.rq), not a cast, so that an integer
+# beyond Oxigraph's 64 bits stays well-typed. Types derived from it (xsd:int, xsd:byte, ...) are refused:
+# Oxigraph stores "5"^^xsd:int as "5"^^xsd:integer, so no query over a store can tell them apart.
+_INTEGER = ns.XSD_INTEGER
 _RESERVED_SPARQL_VARIABLES = re.compile(r"[?$](PATH|currentShape|shapesGraph)\b")
 _SELECT = re.compile(r"\bSELECT\b", re.IGNORECASE)
+# SHACL-SPARQL forbids these in a constraint (MINUS, SERVICE, VALUES, a sub-SELECT not returning
+# $this, AS $this); the fast path also leaves to the conformant engine any $this in a nested group
+# but FILTER (NOT) EXISTS, which pre-binding substitutes while a join would not.
+_REFUSED_SPARQL = re.compile(r"\b(MINUS|SERVICE|VALUES|SELECT)\b|\bAS\s*[?$]this\b", re.IGNORECASE)
+_SPARQL_TOKENS = re.compile(
+    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>'
+    r"|#[^\n]*|\bEXISTS\b|[{}]|[?$]this\b",
+    re.IGNORECASE,
+)
 _PREFIX_NAME = re.compile(r"[A-Za-z][\w.-]*|")
 _PLACEHOLDER = re.compile(r"^[ \t]*#@(\w+)[ \t]*$", re.MULTILINE)
 
@@ -126,6 +174,15 @@ class CompiledQuery:
     sparql: str
     substitutions: Mapping[Variable, Term]
     targets: frozenset[NamedNode]
+    # the report's terms: the shape (node) that owns the constraint, its component, its path
+    source: Term | None = None
+    path_term: Term | None = None
+    path_triples: tuple[Triple, ...] = ()
+    severity_iri: NamedNode | None = None
+    messages: tuple[Literal, ...] = ()
+    # targets other than classes (sh:targetNode, sh:targetSubjectsOf, sh:targetObjectsOf): always run
+    untyped_targets: bool = False
+    constraint: Term | None = None  # the sh:sparql node of a SPARQL constraint (sh:sourceConstraint)
 
 
 @cache
@@ -172,19 +229,81 @@ class _Path:
             return None
         return ("^" if self.inverse else "") + self.predicate.value
 
+    def term(self) -> tuple[Term | None, tuple[Triple, ...]]:
+        """The path as the report writes it: an IRI, or a blank node ``[ sh:inversePath IRI ]``."""
+        if self.predicate is None:
+            return None, ()
+        if not self.inverse:
+            return self.predicate, ()
+        node = BlankNode()
+        return node, (Triple(node, SH_INVERSE_PATH, self.predicate),)
+
+
+@dataclass(frozen=True, slots=True)
+class _Targets:
+    """A shape's focus nodes: instances of classes (subclasses expanded), nodes, subjects or objects of IRIs."""
+
+    classes: frozenset[NamedNode] = frozenset()
+    nodes: frozenset[Term] = frozenset()
+    subjects_of: frozenset[NamedNode] = frozenset()
+    objects_of: frozenset[NamedNode] = frozenset()
+
+    def __or__(self, other: _Targets) -> _Targets:
+        return _Targets(
+            self.classes | other.classes,
+            self.nodes | other.nodes,
+            self.subjects_of | other.subjects_of,
+            self.objects_of | other.objects_of,
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.classes or self.nodes or self.subjects_of or self.objects_of)
+
+    @property
+    def untyped(self) -> bool:
+        return bool(self.nodes or self.subjects_of or self.objects_of)
+
+    def block(self) -> str:
+        """The SPARQL that binds ?this to every focus node (class targets alone keep their plain form)."""
+        parts = []
+        if self.classes:
+            parts.append(_values("targetClass", _sorted(self.classes)) + "\n  ?this a ?targetClass .")
+        if self.nodes:
+            parts.append(_values("this", _sorted(self.nodes)))
+        if self.subjects_of:
+            parts.append(_values("targetSubjectsOf", _sorted(self.subjects_of)) + " ?this ?targetSubjectsOf [] .")
+        if self.objects_of:
+            parts.append(_values("targetObjectsOf", _sorted(self.objects_of)) + " [] ?targetObjectsOf ?this .")
+        if len(parts) == 1:
+            return parts[0]
+        return "{ SELECT DISTINCT ?this WHERE { { " + " } UNION { ".join(parts) + " } } }"
+
+
+def _sorted(terms: Iterable[Term]) -> list[Term]:
+    return sorted(terms, key=str)
+
 
 class _Emitter:
     """Builds the queries of one shape: its targets, path, message and severity are fixed."""
 
     def __init__(
-        self, reported: str, severity: Severity, message: str | None, path: _Path, targets: list[NamedNode]
+        self,
+        reported: str,
+        severity: tuple[Severity, NamedNode],
+        messages: list[Literal],
+        path: _Path,
+        targets: _Targets,
+        source: Node,
     ) -> None:
         self.reported = reported
-        self.severity = severity
-        self.message = message
+        self.severity, self.severity_iri = severity
+        self.messages = tuple(messages)
+        self.message = _preferred(messages)
         self.path = path
-        self.targets = frozenset(targets)
-        self.target_block = _values("targetClass", targets) + "\n  ?this a ?targetClass ."
+        self.targets = targets.classes
+        self.untyped = targets.untyped
+        self.target_block = targets.block()
+        self.source = source
         self.base: dict[Variable, Term] = {} if path.predicate is None else {Variable("path"): path.predicate}
 
     def __call__(
@@ -211,28 +330,54 @@ class _Emitter:
         subs = dict(self.base)
         subs.update({Variable(k): v for k, v in (substitutions or {}).items()})
         message = self.message or f"Value does not satisfy sh:{component} of {self.reported}."
-        return CompiledQuery(
-            self.reported, component, message, self.severity, self.path.label, text, subs, self.targets
-        )
+        return self.query(component, message, text, subs, self.messages)
 
-    def sparql(self, text: str, message: str | None) -> CompiledQuery:
-        message = message or f"Focus node breaks the SPARQL constraint of {self.reported}."
+    def sparql(self, text: str, messages: list[Literal], constraint: Node) -> CompiledQuery:
+        message = _preferred(messages) or f"Focus node breaks the SPARQL constraint of {self.reported}."
+        return self.query("SPARQLConstraintComponent", message, text, {}, tuple(messages), constraint)
+
+    def query(
+        self,
+        component: str,
+        message: str,
+        text: str,
+        subs: Mapping[Variable, Term],
+        messages: tuple[Literal, ...],
+        constraint: Node | None = None,
+    ) -> CompiledQuery:
+        path_term, path_triples = self.path.term()
         return CompiledQuery(
             self.reported,
-            "SPARQLConstraintComponent",
+            component,
             message,
             self.severity,
             self.path.label,
             text,
-            {},
+            subs,
             self.targets,
+            source=self.source,
+            path_term=path_term,
+            path_triples=path_triples,
+            severity_iri=self.severity_iri,
+            messages=messages,
+            untyped_targets=self.untyped,
+            constraint=constraint,
         )
 
 
+def _preferred(messages: list[Literal]) -> str | None:
+    """The message to show people: English first, then no language, then any."""
+    if not messages:
+        return None
+    ordered = sorted(messages, key=lambda m: ({"en": 0, None: 1}.get(m.language, 2), m.value))
+    return ordered[0].value
+
+
 class _Compiler:
-    def __init__(self, shapes: Store, ontology: Store) -> None:
+    def __init__(self, shapes: Store, ontology: Store, *, individuals: bool = True) -> None:
         self.shapes = shapes
         self.ontology = ontology
+        self.with_individuals = individuals
         self._subclasses: dict[NamedNode, set[NamedNode]] = {}
         for quad in ontology.quads_for_pattern(None, ns.RDFS_SUBCLASS_OF, None, None):
             if isinstance(quad.subject, NamedNode) and isinstance(quad.object, NamedNode):
@@ -286,9 +431,12 @@ class _Compiler:
     def individuals(self, classes: Iterable[NamedNode]) -> list[Term]:
         """Nodes the ontology types with one of ``classes``."""
         found: set[Term] = set()
+        if not self.with_individuals:
+            return []
         for cls in classes:
             found.update(q.subject for q in self.ontology.quads_for_pattern(None, ns.RDF_TYPE, cls, None))
-        return sorted(found, key=str)
+        # a blank node of the ontology is no node of the data (and no term a query can name)
+        return sorted((t for t in found if not isinstance(t, BlankNode)), key=str)
 
     # --- compiling -------------------------------------------------------------------
 
@@ -301,14 +449,23 @@ class _Compiler:
         node_shapes = (
             self.subjects(ns.RDF_TYPE, SH_NODE_SHAPE)
             | self.subjects(SH_TARGET_CLASS)
+            | self.subjects(SH_TARGET_NODE)
+            | self.subjects(SH_TARGET_SUBJECTS_OF)
+            | self.subjects(SH_TARGET_OBJECTS_OF)
             | self.subjects(SH_PROPERTY)
             | self.subjects(SH_SPARQL)
         ) - property_shapes
         for shape in sorted(node_shapes | property_shapes, key=str):
             self.check_terms(shape)
+        for declaration in _COMPONENT_DECLARATIONS:
+            for component in self.subjects(declaration):
+                raise UnsupportedShapeError(f"{_name(component)}: SHACL-SPARQL constraint components are not compiled")
+        for shape in sorted(property_shapes, key=str):
+            if self.objects(shape, SH_PROPERTY):
+                raise UnsupportedShapeError(f"{_name(shape)}: sh:property inside a property shape is not compiled")
 
-        # (reported shape, property shape) -> target classes
-        uses: dict[tuple[str, Node], set[NamedNode]] = {}
+        # (reported shape, property shape) -> focus nodes
+        uses: dict[tuple[str, Node], _Targets] = {}
         queries: list[CompiledQuery] = []
         for node_shape in sorted(node_shapes, key=str):
             if self.deactivated(node_shape):
@@ -319,11 +476,11 @@ class _Compiler:
             for term in self.objects(node_shape, SH_PROPERTY):
                 prop = _node(term, "sh:property")
                 reported = iri_text(prop) if isinstance(prop, NamedNode) else iri_text(node_shape)
-                uses.setdefault((reported, prop), set()).update(targets)
+                uses[reported, prop] = uses.get((reported, prop), _Targets()) | targets
         for prop in property_shapes:
             own = self.targets(prop)
             if own:
-                uses.setdefault((iri_text(prop), prop), set()).update(own)
+                uses[iri_text(prop), prop] = uses.get((iri_text(prop), prop), _Targets()) | own
         for (reported, prop), targets in sorted(uses.items(), key=lambda item: (item[0][0], str(item[0][1]))):
             if targets and not self.deactivated(prop):
                 queries += self.compile_shape(prop, reported, self.path(prop), targets)
@@ -342,11 +499,32 @@ class _Compiler:
         flag = self.one(shape, SH_DEACTIVATED)
         return isinstance(flag, Literal) and flag.value == "true"
 
-    def targets(self, shape: Node) -> set[NamedNode]:
+    def targets(self, shape: Node) -> _Targets:
         classes = [c for c in self.objects(shape, SH_TARGET_CLASS) if isinstance(c, NamedNode)]
         if len(classes) != len(self.objects(shape, SH_TARGET_CLASS)):
             raise UnsupportedShapeError(f"{_name(shape)}: sh:targetClass must be an IRI")
-        return set(self.descendants(classes))
+        if isinstance(shape, NamedNode) and shape in self.class_shapes:
+            classes.append(shape)  # implicit class target: the shape is also a class
+        nodes = self.objects(shape, SH_TARGET_NODE)
+        if any(isinstance(n, BlankNode | Triple) for n in nodes):
+            raise UnsupportedShapeError(f"{_name(shape)}: a blank node as sh:targetNode is not compiled")
+        linked = {}
+        for parameter in (SH_TARGET_SUBJECTS_OF, SH_TARGET_OBJECTS_OF):
+            linked[parameter] = [p for p in self.objects(shape, parameter) if isinstance(p, NamedNode)]
+            if len(linked[parameter]) != len(self.objects(shape, parameter)):
+                raise UnsupportedShapeError(f"{_name(shape)}: {_name(parameter)} must be an IRI")
+        return _Targets(
+            frozenset(self.descendants(classes)),
+            frozenset(nodes),
+            frozenset(linked[SH_TARGET_SUBJECTS_OF]),
+            frozenset(linked[SH_TARGET_OBJECTS_OF]),
+        )
+
+    @cached_property
+    def class_shapes(self) -> set[Term]:
+        """Nodes of the shapes graph typed rdfs:Class (or a subclass of it): shapes that target themselves."""
+        classes = set(self.descendants([RDFS_CLASS]))
+        return {q.subject for q in self.shapes.quads_for_pattern(None, ns.RDF_TYPE, None, None) if q.object in classes}
 
     def path(self, shape: Node) -> _Path:
         path = self.one(shape, SH_PATH)
@@ -360,28 +538,21 @@ class _Compiler:
                 return _Path(inverse, inverse=True)
         raise UnsupportedShapeError(f"{_name(shape)}: sh:path must be an IRI or [ sh:inversePath IRI ]")
 
-    def message(self, *nodes: Node) -> str | None:
-        """Return the sh:message of the first node that has one, English preferred."""
-        for node in nodes:
-            messages = [m for m in self.objects(node, SH_MESSAGE) if isinstance(m, Literal)]
-            if messages:
-                messages.sort(key=lambda m: ({"en": 0, None: 1}.get(m.language, 2), m.value))
-                return messages[0].value
-        return None
+    def messages(self, node: Node) -> list[Literal]:
+        """The sh:message values of a shape or SPARQL constraint."""
+        return [m for m in self.objects(node, SH_MESSAGE) if isinstance(m, Literal)]
 
-    def severity(self, shape: Node) -> Severity:
+    def severity(self, shape: Node) -> tuple[Severity, NamedNode]:
         severity = self.one(shape, SH_SEVERITY)
         if severity is None:
-            return Severity.VIOLATION
+            return Severity.VIOLATION, _sh("Violation")
         if not isinstance(severity, NamedNode) or severity not in _SEVERITIES:
             raise UnsupportedShapeError(f"{_name(shape)}: unknown sh:severity {severity}")
-        return _SEVERITIES[severity]
+        return _SEVERITIES[severity], severity
 
-    def compile_shape(
-        self, shape: Node, reported: str, path: _Path, targets: set[NamedNode]
-    ) -> Iterator[CompiledQuery]:
+    def compile_shape(self, shape: Node, reported: str, path: _Path, targets: _Targets) -> Iterator[CompiledQuery]:
         """Yield the queries of one shape's constraints (a node shape's with ``_Path()``)."""
-        emit = _Emitter(reported, self.severity(shape), self.message(shape), path, sorted(targets, key=str))
+        emit = _Emitter(reported, self.severity(shape), self.messages(shape), path, targets, shape)
         min_count = self.count(shape, SH_MIN_COUNT)
         max_count = self.count(shape, SH_MAX_COUNT)
         if path.predicate is None and (min_count is not None or max_count is not None):
@@ -400,6 +571,9 @@ class _Compiler:
                 self.check_value(reported, parameter, term)
                 if parameter == SH_LESS_THAN_OR_EQUALS and path.predicate is None:
                     raise UnsupportedShapeError(f"{reported}: sh:lessThanOrEquals needs a sh:path")
+                if parameter == SH_DATATYPE and term == _INTEGER:
+                    yield emit("shacl_datatype_integer.rq", component, {"datatype": term})
+                    continue
                 yield emit(template, component, {variable: term})
 
         for cls in self.objects(shape, SH_CLASS):
@@ -423,8 +597,7 @@ class _Compiler:
                 raise UnsupportedShapeError(f"{reported}: sh:sparql must be a node")
             if not self.deactivated(constraint):
                 text = self.sparql(reported, constraint, emit.target_block)
-                message = self.message(constraint) or emit.message
-                yield emit.sparql(text, message)
+                yield emit.sparql(text, self.messages(constraint) or list(emit.messages), constraint)
 
     def class_query(self, emit: _Emitter, component: str, classes: list[NamedNode]) -> CompiledQuery:
         allowed = self.descendants(classes)
@@ -460,6 +633,15 @@ class _Compiler:
         iri_valued = (SH_DATATYPE, SH_CLASS, SH_NODE_KIND, SH_LESS_THAN_OR_EQUALS)
         if parameter in iri_valued and not isinstance(term, NamedNode):
             raise UnsupportedShapeError(f"{reported}: {_name(parameter)} must be an IRI")
+        known = (ns.XSD_BASE, ns.RDF_BASE)
+        checked = _CHECKED_DATATYPES | {_INTEGER}
+        if (
+            parameter == SH_DATATYPE
+            and isinstance(term, NamedNode)
+            and term.value.startswith(known)
+            and term not in checked
+        ):
+            raise UnsupportedShapeError(f"{reported}: sh:datatype {_name(term)} has no lexical check compiled")
         if parameter == SH_NODE_KIND and term not in _NODE_KINDS:
             raise UnsupportedShapeError(f"{reported}: unknown sh:nodeKind {term}")
         bounds = (SH_MIN_INCLUSIVE, SH_MAX_INCLUSIVE, SH_MIN_EXCLUSIVE, SH_MAX_EXCLUSIVE)
@@ -478,8 +660,14 @@ class _Compiler:
         brace = body.find("{", keyword.end()) if keyword else -1
         if brace < 0:
             raise UnsupportedShapeError(f"{reported}: sh:select is not a SELECT query")
+        _check_pre_binding(reported, body[brace + 1 :])
         prologue = "".join(f"PREFIX {p}: {n}\n" for p, n in self.prefixes(reported, constraint))
-        return f"{prologue}{body[: brace + 1]}\n  {target_block}\n{body[brace + 1 :]}"
+        text = f"{prologue}{body[: brace + 1]}\n  {target_block}\n{body[brace + 1 :]}"
+        try:
+            Store().query(text)  # a query Oxigraph cannot parse is refused now, not at validation time
+        except SyntaxError as exc:
+            raise UnsupportedShapeError(f"{reported}: the sh:select does not parse ({exc})") from exc
+        return text
 
     def prefixes(self, reported: str, constraint: Node) -> list[tuple[str, str]]:
         declared: dict[str, str] = {}
@@ -496,6 +684,31 @@ class _Compiler:
                 if declared.setdefault(prefix.value, iri) != iri:
                     raise UnsupportedShapeError(f"{reported}: prefix {prefix.value!r} is declared twice")
         return sorted(declared.items())
+
+
+_OPEN, _CLOSE = "{", "}"
+
+
+def _check_pre_binding(reported: str, where: str) -> None:
+    """Refuse a SPARQL constraint body the join with the focus nodes would not evaluate as SHACL pre-binding."""
+    if _REFUSED_SPARQL.search(
+        _SPARQL_TOKENS.sub(
+            lambda m: m.group(0) if m.group(0)[0] in "{}?$" or m.group(0).upper() == "EXISTS" else " ", where
+        )
+    ):
+        raise UnsupportedShapeError(f"{reported}: the sh:select uses MINUS, SERVICE, VALUES, a sub-SELECT or AS $this")
+    groups: list[bool] = []  # per open group below WHERE: is it the body of an EXISTS?
+    after_exists = False
+    for match in _SPARQL_TOKENS.finditer(where):
+        text = match.group(0)
+        if text == _OPEN:
+            groups.append(after_exists)
+        elif text == _CLOSE:
+            if groups:
+                groups.pop()
+        elif text[0] in "?$" and not all(groups):
+            raise UnsupportedShapeError(f"{reported}: $this inside a nested group of the sh:select is not compiled")
+        after_exists = text.upper() == "EXISTS"
 
 
 def _node(term: Term, role: str) -> Node:
@@ -519,6 +732,10 @@ def _name(term: object) -> str:
     return str(term)
 
 
-def compile_shapes(shapes: Store, ontology: Store) -> list[CompiledQuery]:
-    """One query per constraint of every active shape in ``shapes`` (classes expanded by ``ontology``)."""
-    return _Compiler(shapes, ontology).compile()
+def compile_shapes(shapes: Store, ontology: Store, *, individuals: bool = True) -> list[CompiledQuery]:
+    """One query per constraint of every active shape in ``shapes`` (classes expanded by ``ontology``).
+
+    ``individuals``: nodes the ontology types with a ``sh:class`` class count as its instances
+    (off when the ontology is the data graph itself, whose instances the queries see anyway).
+    """
+    return _Compiler(shapes, ontology, individuals=individuals).compile()

@@ -5,19 +5,25 @@ portfolio (≈2.3 M triples for the complete data set). ``ShapeValidator`` reads
 the shapes once, turns every constraint into a SPARQL ``SELECT`` that returns the nodes breaking it,
 and lets pyoxigraph (Rust) run those queries over the data.
 
-Supported SHACL (anything else in the ``sh:`` namespace on a shape is an
-:class:`UnsupportedShapeError` at compile time, never silently ignored):
+Compiled SHACL (anything else in the ``sh:`` namespace on a shape is an
+:class:`UnsupportedShapeError` at compile time, never silently ignored; :meth:`ShapeValidator.from_graphs`
+then hands the shapes to the conformant engine, :mod:`enertwin.kg.validation.conformant`):
 
-* ``sh:NodeShape`` / ``sh:PropertyShape`` with ``sh:targetClass``, property
-  shapes reached through ``sh:property`` (or with their own ``sh:targetClass``);
+* node and property shapes (typed or not) with ``sh:targetClass``, ``sh:targetNode`` (IRIs and
+  literals), ``sh:targetSubjectsOf``, ``sh:targetObjectsOf``, or as implicit class targets (a shape
+  that is also an ``rdfs:Class``); property shapes reached through a node shape's ``sh:property``
+  (one inside a property shape is refused);
 * ``sh:path``: an IRI or ``[ sh:inversePath IRI ]``;
-* ``sh:minCount``, ``sh:maxCount``, ``sh:datatype``, ``sh:class``,
+* ``sh:minCount``, ``sh:maxCount``, ``sh:datatype`` (types whose lexical form is checked; other XSD
+  types are refused), ``sh:class``,
   ``sh:nodeKind``, ``sh:minInclusive``, ``sh:maxInclusive``,
   ``sh:minExclusive``, ``sh:maxExclusive``, ``sh:lessThanOrEquals``,
   ``sh:in``, ``sh:hasValue``, ``sh:pattern`` (with ``sh:flags``), ``sh:or``
   whose members are all ``[ sh:class C ]``;
 * ``sh:sparql`` with a ``SELECT`` using ``$this`` (and optionally ``?value``,
-  ``?path``), prefixes from ``sh:prefixes`` / ``sh:declare``;
+  ``?path``), prefixes from ``sh:prefixes`` / ``sh:declare``, when joining the focus nodes gives what
+  SHACL's pre-binding gives (no ``$this`` in a nested group but ``FILTER (NOT) EXISTS``; no
+  ``MINUS``, ``SERVICE``, ``VALUES`` or sub-``SELECT``); constraint components are refused;
 * ``sh:severity``, ``sh:message`` (``{?var}`` / ``{$var}`` are filled from the
   result), ``sh:deactivated``; ``sh:name``, ``sh:description``, ``sh:order``,
   ``sh:group`` are accepted and ignored.
@@ -67,7 +73,9 @@ from enertwin.kg.validation.compiler import (
     load_template,
     parse_turtle,
 )
-from enertwin.kg.violation import Violation
+from enertwin.kg.validation.conformant import ConformantShapes
+from enertwin.kg.validation.report import ValidationReport, ValidationResult
+from enertwin.kg.violation import Severity, Violation
 
 Term = NamedNode | BlankNode | Literal | Triple
 
@@ -81,9 +89,16 @@ _XSD_STRING = ns.XSD_STRING
 class ShapeValidator:
     """Validate pyoxigraph stores against SHACL shapes compiled to SPARQL."""
 
-    def __init__(self, queries: Iterable[CompiledQuery]) -> None:
-        """Wrap compiled queries; use :meth:`default` or :meth:`from_graphs`."""
+    def __init__(
+        self,
+        queries: Iterable[CompiledQuery],
+        conformant: ConformantShapes | None = None,
+        ontology: Store | None = None,
+    ) -> None:
+        """Wrap compiled queries (or a conformant engine); use :meth:`default` or :meth:`from_graphs`."""
         self.queries: tuple[CompiledQuery, ...] = tuple(queries)
+        self.conformant = conformant
+        self._ontology = [q.triple for q in ontology] if ontology is not None else []
 
     @classmethod
     def default(cls) -> ShapeValidator:
@@ -96,16 +111,60 @@ class ShapeValidator:
         shapes = parse_turtle(shapes_ttl)
         ontology = parse_turtle(ontology_ttl)
         ontology.extend(shapes)  # rdfs:subClassOf written beside the shapes counts too
-        return cls(compile_shapes(shapes, ontology))
+        try:
+            return cls(compile_shapes(shapes, ontology))
+        except UnsupportedShapeError:
+            # Shapes the fast path does not translate: the conformant engine checks them all, and
+            # reads the class hierarchy and individuals from the ontology's triples beside the data.
+            return cls((), ConformantShapes(shapes_ttl), parse_turtle(ontology_ttl))
 
-    def validate(self, data: Store) -> list[Violation]:
-        """Every violation in ``data`` (all its graphs), sorted by focus node and shape."""
-        found: dict[Violation, None] = {}
-        focus_terms: dict[str, Term] = {}
+    @classmethod
+    def for_data(cls, shapes: Store, data: Store) -> ShapeValidator:
+        """Compile ``shapes`` as the SHACL standard reads them: classes and subclasses from ``data`` itself."""
+        return cls(compile_shapes(shapes, data, individuals=False))
+
+    def report(self, data: Store) -> ValidationReport:
+        """The SHACL validation report of ``data`` (all its graphs): every result, with its terms."""
+        if self.conformant is not None:
+            return self.conformant.report(data, extra=self._ontology)
+        found: dict[tuple[int, ValidationResult], None] = {}  # one result per constraint, focus and value
+        for number, (query, variables, solutions) in enumerate(self._answers(data)):
+            component = NamedNode(ns.SH_BASE + query.component)
+            severity = query.severity_iri or NamedNode(ns.SH_BASE + query.severity.value)
+            for solution in solutions:
+                focus = solution["this"]
+                if focus is None:
+                    continue
+                value = solution["value"] if "value" in variables else None
+                if value is None and query.constraint is not None and query.path_term is None:
+                    value = focus  # SHACL-SPARQL: a node shape's result without ?value has the focus node
+                path, path_triples = query.path_term, query.path_triples
+                if query.path_term is None and "path" in variables and solution["path"] is not None:
+                    path, path_triples = solution["path"], ()
+                messages = tuple(_fill_literal(m, solution, variables) for m in query.messages)
+                result = ValidationResult(
+                    focus=focus,
+                    component=component,
+                    source_shape=query.source or NamedNode(query.shape),
+                    severity=severity,
+                    path=path,
+                    value=value,
+                    messages=messages or (Literal(_fill(query.message, solution, variables)),),
+                    source_constraint=query.constraint,
+                    path_triples=path_triples,
+                )
+                found[number, result] = None
+        results = sorted(
+            (r for _, r in found), key=lambda r: (str(r.focus), str(r.source_shape), r.component.value, str(r.value))
+        )
+        return ValidationReport(tuple(results), engine="compiled")
+
+    def _answers(self, data: Store) -> list[tuple[CompiledQuery, set[str], list[QuerySolution]]]:
+        """Run the queries whose targets can have focus nodes in ``data``, side by side."""
         rows = data.query(load_template("shacl_present_classes.rq"), use_default_graph_as_union=True)
         assert isinstance(rows, QuerySolutions)
         present = {row["class"] for row in rows}
-        selected = [query for query in self.queries if not query.targets.isdisjoint(present)]
+        selected = [q for q in self.queries if q.untyped_targets or not q.targets.isdisjoint(present)]
 
         def run(query: CompiledQuery) -> tuple[set[str], list[QuerySolution]]:
             solutions = data.query(
@@ -117,7 +176,17 @@ class ShapeValidator:
         # Oxigraph evaluates without the GIL: the queries run side by side on every core.
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
             answers = list(pool.map(run, selected))
-        for query, (variables, solutions) in zip(selected, answers, strict=True):
+        return [(q, variables, solutions) for q, (variables, solutions) in zip(selected, answers, strict=True)]
+
+    def validate(self, data: Store) -> list[Violation]:
+        """Every violation in ``data`` (all its graphs), sorted by focus node and shape."""
+        found: dict[Violation, None] = {}
+        focus_terms: dict[str, Term] = {}
+        if self.conformant is not None:
+            for r in self.report(data).results:
+                focus_terms[iri_text(r.focus)] = r.focus
+                found[_violation(r)] = None
+        for query, variables, solutions in self._answers(data):
             for solution in solutions:
                 focus = solution["this"]
                 if focus is None or isinstance(focus, Triple):
@@ -138,6 +207,20 @@ class ShapeValidator:
         result = [replace(v, source_name=names[v.focus]) for v in found]
         result.sort(key=lambda v: (v.focus, v.shape, v.path or "", v.value or "", v.message))
         return result
+
+
+def _violation(result: ValidationResult) -> Violation:
+    """A conformant engine's result as the store reports violations."""
+    severity = {f"{ns.SH_BASE}{s.value}": s for s in Severity}.get(result.severity.value, Severity.VIOLATION)
+    message = result.messages[0].value if result.messages else f"Value does not satisfy <{result.component.value}>."
+    return Violation(
+        focus=iri_text(result.focus),
+        shape=iri_text(result.source_shape),
+        message=message,
+        severity=severity,
+        path=result.path.value if isinstance(result.path, NamedNode) else None,
+        value=None if result.value is None else _show(result.value),
+    )
 
 
 @cache
@@ -186,6 +269,14 @@ def _fill(message: str, solution: QuerySolution, variables: set[str]) -> str:
         return match.group(0) if term is None else _show(term)
 
     return _MESSAGE_VARIABLE.sub(value_of, message)
+
+
+def _fill_literal(message: Literal, solution: QuerySolution, variables: set[str]) -> Literal:
+    """A ``sh:message`` with its ``{?var}`` filled, its language kept."""
+    text = _fill(message.value, solution, variables)
+    if message.language:
+        return Literal(text, language=message.language)
+    return Literal(text, datatype=message.datatype)
 
 
 def _path_of(solution: QuerySolution) -> str | None:

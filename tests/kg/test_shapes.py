@@ -22,6 +22,7 @@ from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, RdfFormat, Stor
 from rdflib import RDF, RDFS, SH, BNode, Graph, Literal, URIRef
 
 from enertwin.kg import namespaces as ns
+from enertwin.kg.validation.compiler import compile_shapes, parse_turtle
 from enertwin.kg.validation.shacl import ShapeValidator, UnsupportedShapeError
 from enertwin.kg.violation import Severity, Violation
 
@@ -489,7 +490,13 @@ def test_compiler_fills_message_templates(feature_results) -> None:
 
 THING_SHAPE = "ex:S a sh:NodeShape ; sh:targetClass ex:Thing ; "
 UNSUPPORTED = {
-    "targetNode": "ex:S a sh:NodeShape ; sh:targetNode ex:x ; sh:nodeKind sh:IRI .",
+    "blank targetNode": "ex:S a sh:NodeShape ; sh:targetNode [] ; sh:nodeKind sh:IRI .",
+    "nested property": THING_SHAPE + "sh:property [ sh:path ex:a ; sh:property [ sh:path ex:b ; sh:minCount 1 ] ] .",
+    "unchecked datatype": THING_SHAPE + "sh:property [ sh:path ex:a ; sh:datatype xsd:int ] .",
+    "constraint component": "ex:C a sh:ConstraintComponent ; sh:parameter [ sh:path ex:p ] .",
+    "MINUS": THING_SHAPE + 'sh:sparql [ sh:select "SELECT $this WHERE { $this ?p ?o MINUS { $this ?p 1 } }" ] .',
+    "$this in a nested group": THING_SHAPE
+    + 'sh:sparql [ sh:select "SELECT $this WHERE { { FILTER (bound($this)) } }" ] .',
     "node": THING_SHAPE + "sh:node ex:Other .",
     "sequence path": THING_SHAPE + "sh:property [ sh:path ( ex:a ex:b ) ; sh:minCount 1 ] .",
     "or of shapes": THING_SHAPE + "sh:property [ sh:path ex:a ; sh:or ( [ sh:datatype xsd:string ] ) ] .",
@@ -504,7 +511,20 @@ UNSUPPORTED = {
 @pytest.mark.parametrize("shape", UNSUPPORTED.values(), ids=UNSUPPORTED.keys())
 def test_compiler_refuses_what_it_cannot_translate(shape: str) -> None:
     with pytest.raises(UnsupportedShapeError):
-        ShapeValidator.from_graphs([PREFIXES + shape], [FEATURE_ONTOLOGY])
+        compile_shapes(parse_turtle([PREFIXES + shape]), parse_turtle([FEATURE_ONTOLOGY]))
+
+
+def test_shapes_the_compiler_refuses_go_to_the_conformant_engine() -> None:
+    shapes = PREFIXES + THING_SHAPE + "sh:property [ sh:path ( ex:a ex:b ) ; sh:minCount 1 ] ."
+    validator = ShapeValidator.from_graphs([shapes], [FEATURE_ONTOLOGY])
+    assert validator.conformant is not None
+    data = Store()
+    data.load(PREFIXES + "ex:t a ex:Thing ; ex:a ex:m . ex:m ex:b 1 . ex:u a ex:Thing .", format=RdfFormat.TURTLE)
+    assert [v.focus for v in validator.validate(data)] == ["http://example.org/u"]
+
+
+def test_the_shipped_shapes_stay_on_the_compiled_fast_path(shape_validator) -> None:
+    assert shape_validator.conformant is None and shape_validator.queries
 
 
 def test_shapes_and_templates_are_package_data() -> None:
