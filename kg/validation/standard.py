@@ -59,10 +59,10 @@ def _load(source: TurtleSource, error: type[ValueError], role: str) -> tuple[Sto
     try:
         store.load(source.text, format=RdfFormat.TURTLE, base_iri=source.base_iri)
         triples = parse(source.text, format=RdfFormat.TURTLE, base_iri=source.base_iri)
-        literals = {t.object for t in triples if isinstance(t.object, Literal)}  # type: ignore[union-attr]
+        literals = {t.object for t in triples if isinstance(t.object, Literal)}
     except SyntaxError as exc:
         raise error(f"the {role} are not valid Turtle: {exc}") from exc
-    return store, literals  # type: ignore[return-value]
+    return store, literals
 
 
 def _literals(store: Store) -> set[Literal]:
