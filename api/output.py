@@ -9,10 +9,12 @@ import unicodedata
 from collections.abc import Iterable
 from enum import Enum
 
-from pyoxigraph import Literal, QuerySolutions
+from pyoxigraph import QuerySolutions
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from enertwin.kg.terms import to_python
 
 
 class Format(str, Enum):
@@ -23,26 +25,10 @@ class Format(str, Enum):
     CSV = "csv"
 
 
-def plain(term: object) -> object:
-    """A Python value for an RDF term: numbers stay numbers, IRIs and strings become text."""
-    if term is None:
-        return None
-    if isinstance(term, Literal):
-        kind = term.datatype.value.rsplit("#", 1)[-1]
-        if kind in ("integer", "int", "long"):
-            return int(term.value)
-        if kind in ("double", "decimal", "float"):
-            return float(term.value)
-        if kind == "boolean":
-            return term.value == "true"
-        return term.value
-    return getattr(term, "value", str(term))
-
-
 def rows_of(solutions: QuerySolutions) -> tuple[list[str], list[dict[str, object]]]:
     """Column names and rows of plain values."""
     columns = [v.value for v in solutions.variables]
-    rows = [{c: plain(s[c]) for c in columns} for s in solutions]
+    rows = [{c: to_python(s[c]) for c in columns} for s in solutions]
     return columns, rows
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,7 +24,7 @@ from enertwin.kg.provenance.canonical import canonical_hash
 from enertwin.kg.provenance.keys import Signer
 from enertwin.kg.provenance.record import ActivityRecord, agent_triples, integer, person_node, text, timestamp
 from enertwin.kg.queries import load_query
-from enertwin.kg.store import META_GRAPH, PreparedWrite, Store, WriteReport
+from enertwin.kg.store import META_GRAPH, PreparedDrop, PreparedWrite, Store, WriteReport
 
 GENESIS = "0" * 64
 LEDGER_NODE = NamedNode(ns.ID_BASE + "ledger")
@@ -170,8 +170,14 @@ def _check_sequence(listed: Sequence[LedgerEntry]) -> None:
         raise StoreError("the ledger's sequence has gaps; run `enertwin audit verify` before appending")
 
 
+Listener = Callable[[Receipt, ActivityRecord], None]
+
+
 class Ledger:
-    """Appends signed records to a store; concurrent writers serialise on the ledger head (compare-and-set)."""
+    """Appends signed records to a store; concurrent writers serialise on the ledger head (compare-and-set).
+
+    ``listeners`` are told of each record once it is committed (the Twin's commit events).
+    """
 
     def __init__(self, store: Store, signer: Signer | None = None) -> None:
         """``signer`` defaults to the key ``enertwin init`` made (an :class:`InputError` if there is none)."""
@@ -181,6 +187,7 @@ class Ledger:
         self._listed: list[LedgerEntry] = []
         self._published = False
         self.retries = 0  # compare-and-set commits this ledger lost to another writer and retried
+        self.listeners: list[Listener] = []
 
     def append(
         self,
@@ -188,18 +195,23 @@ class Ledger:
         writes: Sequence[PreparedWrite] = (),
         retain: Sequence[NamedNode] = (),
         series: tuple[pd.DataFrame, str] | None = None,
+        drops: Sequence[PreparedDrop] = (),
     ) -> Receipt:
         """Append a record of ``activity``, committing ``writes`` with it and retaining the ``retain`` versions.
 
-        ``series`` (a frame and its key prefix) are values the record's graph refers to.
+        ``series`` (a frame and its key prefix) are values the record's graph refers to; ``drops``
+        are graphs removed in the same commit (each only if its version is still the live one).
         """
         self._publish_once()
-        return self._append([activity], writes, retain, series)[0]
+        receipt = self._append([activity], writes, retain, series, drops)[0]
+        for drop in drops:
+            self.store._finish_drop(drop)
+        return receipt
 
     def append_many(self, activities: Sequence[ActivityRecord]) -> list[Receipt]:
         """Append one record per activity in one commit, validated together (an agent's burst of actions)."""
         self._publish_once()
-        return self._append(activities, (), (), None) if activities else []
+        return self._append(activities, (), (), None, ()) if activities else []
 
     def key_published(self) -> bool:
         """Whether the signer's public key is published in this store."""
@@ -216,7 +228,7 @@ class Ledger:
         activity.generated(self.key, ns.SIGNING_KEY, facts)
         activity.associate(person, ns.OPERATOR_ROLE).extend(agent_triples(self.signer.identity))
         self._published = True
-        return self._append([activity], (), (), None)[0]
+        return self._append([activity], (), (), None, ())[0]
 
     def _publish_once(self) -> None:
         if not self._published and not self.key_published():
@@ -237,12 +249,13 @@ class Ledger:
         writes: Sequence[PreparedWrite],
         retain: Sequence[NamedNode],
         series: tuple[pd.DataFrame, str] | None,
+        drops: Sequence[PreparedDrop],
     ) -> list[Receipt]:
         """Append as a compare-and-set on the ledger head; a writer that lost rebuilds its records and retries."""
         for attempt in range(ATTEMPTS):
             known = len(self._entries())
             try:
-                return self._try_append(activities, writes, retain, series)
+                receipts = self._try_append(activities, writes, retain, series, drops)
             except CommitConflict:
                 head = tree_head(self.store)
                 if head is not None and head.size == known:
@@ -251,6 +264,11 @@ class Ledger:
                     ) from None
                 self.retries += 1
                 time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 (not crypto) spread the retries of several losers
+                continue
+            for receipt, activity in zip(receipts, activities, strict=True):
+                for listener in list(self.listeners):
+                    listener(receipt, activity)
+            return receipts
         raise StoreError(
             f"another writer kept appending to the ledger; this record was not stored (tried {ATTEMPTS} times)"
         )
@@ -261,6 +279,7 @@ class Ledger:
         writes: Sequence[PreparedWrite],
         retain: Sequence[NamedNode],
         series: tuple[pd.DataFrame, str] | None,
+        drops: Sequence[PreparedDrop] = (),
     ) -> list[Receipt]:
         """One attempt: records built on the head as read, committed only if that head is still current."""
         listed = list(self._entries())
@@ -286,11 +305,13 @@ class Ledger:
         def applied() -> bool:
             return any(e.record_hash == first.record_hash for e in entries(self.store, first.record))
 
+        unlinks = " ".join(f"{d.graph} {ns.CURRENT_VERSION} {d.version} ." for d in drops)
+        still_live = " ".join(f"GRAPH {META_GRAPH} {{ {d.graph} {ns.CURRENT_VERSION} {d.version} }}" for d in drops)
         reports = self.store.commit(
             [*writes, *records],
             self._ledger_facts(added, listed, now, retain),
-            forget=f"{LEDGER_NODE} ?headP ?headO .",
-            where=_head_guard(*expected, first.seq),
+            forget=f"{LEDGER_NODE} ?headP ?headO . {unlinks}",
+            where=f"{_head_guard(*expected, first.seq)} {still_live}",
             applied=applied,
         )
         self._listed = listed
