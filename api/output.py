@@ -1,4 +1,4 @@
-"""Render SPARQL results for people (rich tables) and for programs (JSON, CSV)."""
+"""Render rows of plain values (`enertwin.kg.terms.to_python`) for people (tables) and programs (JSON, CSV)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,12 @@ import csv
 import io
 import json
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import Enum
 
-from pyoxigraph import QuerySolutions
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-
-from enertwin.kg.terms import to_python
 
 
 class Format(str, Enum):
@@ -25,15 +22,8 @@ class Format(str, Enum):
     CSV = "csv"
 
 
-def rows_of(solutions: QuerySolutions) -> tuple[list[str], list[dict[str, object]]]:
-    """Column names and rows of plain values."""
-    columns = [v.value for v in solutions.variables]
-    rows = [{c: to_python(s[c]) for c in columns} for s in solutions]
-    return columns, rows
-
-
 def render(
-    console: Console, columns: list[str], rows: Iterable[dict[str, object]], fmt: Format, title: str = ""
+    console: Console, columns: list[str], rows: Iterable[Mapping[str, object]], fmt: Format, title: str = ""
 ) -> None:
     """Print rows in ``fmt``."""
     rows = list(rows)

@@ -20,11 +20,11 @@ from enertwin.kg import namespaces as ns
 from enertwin.kg.errors import InputError
 from enertwin.kg.queries import Term, load_query
 from enertwin.kg.store import Store
-from enertwin.kg.terms import PlainValue, to_python
+from enertwin.kg.terms import PlainValue as Value
+from enertwin.kg.terms import to_python
 
 PACKAGE = "enertwin.kg"
 PREFIX = "report_"
-Value = PlainValue
 When = str | datetime | None
 EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)

@@ -57,6 +57,8 @@ class Row:
 
     def term(self, name: builtins.str) -> Term | None:
         """The RDF term bound to ``?name`` (``None`` when unbound)."""
+        if isinstance(self._solution, Mapping):
+            return self._solution.get(name)
         value: Any = self._solution[name]
         return value  # type: ignore[no-any-return]
 
@@ -160,6 +162,13 @@ class Row:
     def optional_bool(self, name: builtins.str) -> builtins.bool | None:
         """The boolean bound to ``?name``, or ``None`` when unbound."""
         return self.bool(name) if self.has(name) else None
+
+
+def solutions(result: object, query: builtins.str) -> QuerySolutions:
+    """``result`` as the solutions of a SELECT; a shipped query of another form is a bug named by its file."""
+    if not isinstance(result, QuerySolutions):
+        raise TypeError(f"the query {query} must be a SELECT, it gave {type(result).__name__}")
+    return result
 
 
 def read_rows(

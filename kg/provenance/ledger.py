@@ -24,6 +24,7 @@ from enertwin.kg.provenance.canonical import canonical_hash
 from enertwin.kg.provenance.keys import Signer
 from enertwin.kg.provenance.record import ActivityRecord, agent_triples, integer, person_node, text, timestamp
 from enertwin.kg.queries import load_query
+from enertwin.kg.rows import read_rows
 from enertwin.kg.store import META_GRAPH, PreparedDrop, PreparedWrite, Store, WriteReport
 
 GENESIS = "0" * 64
@@ -31,6 +32,15 @@ LEDGER_NODE = NamedNode(ns.ID_BASE + "ledger")
 RECORD_GRAPH_BASE = ns.GRAPH_BASE + "record/"
 _PACKAGE = "enertwin.kg.provenance"
 ATTEMPTS = 30  # compare-and-set tries before a writer gives up
+ENTRY_PROPERTIES = {  # query variable → the meta-graph property it reads, for error messages
+    "seq": "et:sequenceNumber",
+    "hash": "et:recordHash",
+    "signature": "et:signature",
+    "key": "et:signedBy",
+    "size": "et:treeSize",
+    "root": "et:rootHash",
+    "time": "prov:generatedAtTime",
+}
 
 
 def record_graph(seq: int) -> NamedNode:
@@ -92,17 +102,20 @@ class Receipt:
 def entries(store: Store, record: NamedNode | None = None) -> list[LedgerEntry]:
     """The ledger's entries in sequence order (only ``record``'s, when given)."""
     bindings = {"record": record} if record is not None else None
-    rows = store.backend.select(load_query(_PACKAGE, "ledger_entries.rq"), bindings, graphs=[META_GRAPH])
+    found = store.backend.select(load_query(_PACKAGE, "ledger_entries.rq"), bindings, graphs=[META_GRAPH])
     return [
-        LedgerEntry(int(r["seq"].value), r["record"], r["hash"].value, r["signature"].value, r["key"])  # type: ignore[union-attr,arg-type]
-        for r in rows
+        LedgerEntry(
+            r.int("seq"), NamedNode(r.iri("record")), r.str("hash"), r.str("signature"), NamedNode(r.iri("key"))
+        )
+        for r in read_rows(found, "record", ENTRY_PROPERTIES, "ledger_entries.rq")
     ]
 
 
 def tree_head(store: Store) -> TreeHead | None:
     """The current signed tree head, if any record was ever appended."""
-    for r in store.backend.select(load_query(_PACKAGE, "tree_head.rq"), graphs=[META_GRAPH]):
-        return TreeHead(int(r["size"].value), r["root"].value, r["time"].value, r["signature"].value, r["key"])  # type: ignore[union-attr,arg-type]
+    found = store.backend.select(load_query(_PACKAGE, "tree_head.rq"), graphs=[META_GRAPH])
+    for r in read_rows(found, None, ENTRY_PROPERTIES, "tree_head.rq"):
+        return TreeHead(r.int("size"), r.str("root"), r.str("time"), r.str("signature"), NamedNode(r.iri("key")))
     return None
 
 
