@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
+import numpy as np
 from pyoxigraph import NamedNode, RdfFormat
 
 from enertwin.events import Callback, CommitStream, Subscribers, Subscription
@@ -253,6 +254,11 @@ class Twin:
             columns = [v.value for v in solutions.variables]
             rows = [{c: to_python(s[c]) for c in columns} for s in solutions]
         return Table(columns, rows)
+
+    def read_series(self, key: str, start: int = 0, count: int | None = None) -> np.ndarray:
+        """Values of series ``key`` (a profile, a price, a schedule's) from step ``start``."""
+        with self._holding() as store:
+            return store.series.read(key, start, count)
 
     def _table(self, package: str, name: str, bindings: Bindings | None = None) -> Table:
         with self._holding() as store:

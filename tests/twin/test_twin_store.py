@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,14 @@ def test_a_twin_on_disk_keeps_what_was_recorded(tmp_path: Path) -> None:
 def test_a_user_query_may_not_call_a_service(twin: Twin) -> None:
     with pytest.raises(InputError, match="SERVICE"):
         twin.query("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }")
+
+
+@pytest.mark.remote
+def test_a_twin_on_a_remote_endpoint_records_its_writes(oxigraph_server: str) -> None:
+    price = 30 + (time.time_ns() % 997) / 1000  # a table this server has not seen
+    table = SHIPPED.replace(b'et:marginalCost "48.0"', f'et:marginalCost "{price}"'.encode())
+    with Twin.open(oxigraph_server) as twin:
+        loaded = twin.load_costs(table, "a remote test cost table")
+        assert loaded.receipt is not None
+        assert [r["marginal_eur_per_mwh"] for r in twin.costs().rows if r["fuel"] == "gas"] == [price]
+        assert twin.verify().ok
