@@ -2,11 +2,13 @@
 
 Every write through a :class:`~enertwin.Twin` is one ledger record; once it is committed
 the twin tells each subscriber. A callback runs in the thread that wrote (an optimise job's
-thread too), so it should be quick: hand the event on, as :class:`CommitStream` does.
+thread too), so it should be quick: hand the event on, as :class:`CommitStream` does. A callback
+that raises is logged (``enertwin.events``); the write it heard of stands.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -46,6 +48,7 @@ class CommitEvent:
 
 
 Callback = Callable[[CommitEvent], None]
+_log = logging.getLogger("enertwin.events")
 
 
 class Subscribers:
@@ -73,7 +76,10 @@ class Subscribers:
         with self._lock:
             callbacks = list(self._callbacks)
         for callback in callbacks:
-            callback(event)
+            try:
+                callback(event)
+            except Exception:  # the record is committed: a subscriber's failure must not fail the writer
+                _log.exception("a commit subscriber failed on record %s", event.seq)
 
 
 @dataclass(frozen=True, slots=True)

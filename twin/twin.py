@@ -168,7 +168,8 @@ class Twin:
             job.cancel()
         for job in self._jobs:
             job.wait()
-        self._store.close()
+        with self._lock:
+            self._store.close()
 
     @contextmanager
     def _holding(self) -> Iterator[Store]:
@@ -366,7 +367,7 @@ class Twin:
     def _optimise(self, request: OptimiseRequest, progress: Progress, cancel: Cancellation) -> DispatchRun:
         code = resolve_code(request.case)
         progress("importing the grids", 0.0)
-        grid = self.prepare_case(code)
+        grid = self.prepare_case(code, lambda stage, fraction: progress(stage, 0.05 * fraction))
         cancel.check()
         progress("reading the problem", 0.05)
         with self._holding() as store:

@@ -127,3 +127,22 @@ def test_a_twin_on_a_remote_endpoint_records_its_writes(oxigraph_server: str) ->
         assert loaded.receipt is not None
         assert [r["marginal_eur_per_mwh"] for r in twin.costs().rows if r["fuel"] == "gas"] == [price]
         assert twin.verify().ok
+
+
+def test_a_failing_subscriber_does_not_fail_the_write(twin: Twin, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(_event: CommitEvent) -> None:
+        raise RuntimeError("subscriber bug")
+
+    heard: list[CommitEvent] = []
+    with twin.subscribe(broken), twin.subscribe(heard.append):
+        loaded = twin.load_costs(CHEAPER_GAS, "a test cost table")
+    assert loaded.receipt is not None and heard[-1].seq == loaded.receipt.entry.seq
+    assert "a commit subscriber failed" in caplog.text
+
+
+def test_a_commit_stream_yields_events_in_order(twin: Twin) -> None:
+    with twin.commits(timeout=0.5) as stream:
+        twin.load_costs(CHEAPER_GAS, "a test cost table")
+        twin.load_costs(SHIPPED, "the shipped table")
+        seqs = [event.seq for event in stream]
+    assert seqs == sorted(seqs) and len(seqs) >= 2
