@@ -12,22 +12,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pyoxigraph import NamedNode
 
 from enertwin.api.common import DEFAULT_STORE, JsonOption, StoreOption, opened, out, reports_errors
 from enertwin.api.common import iri as checked_iri
-from enertwin.kg import namespaces as ns
 from enertwin.kg.errors import EvidenceError, InputError
-from enertwin.kg.provenance.checkpoint import checkpoint, consistency, read_checkpoint
-from enertwin.kg.provenance.export import export_records
-from enertwin.kg.provenance.human import record_verdict
-from enertwin.kg.provenance.keyring import default_keyring, endorsement, pin, public_key, trust_root
-from enertwin.kg.provenance.keys import KEY_FILE, Identity, Signer, key_folder, key_id
-from enertwin.kg.provenance.ledger import Ledger, entries, key_node, record_contents
-from enertwin.kg.provenance.proof import InclusionProof, check_proof, find_entry, inclusion_proof
-from enertwin.kg.provenance.verify import verify
-from enertwin.reasoning.decision_reader import find_decision
-from enertwin.reasoning.replay import replay
+from enertwin.kg.provenance.checkpoint import read_checkpoint
+from enertwin.kg.provenance.keyring import default_keyring, pin, public_key, trust_root
+from enertwin.kg.provenance.keys import Identity, Signer
+from enertwin.kg.provenance.proof import InclusionProof, check_proof
 
 audit_app = typer.Typer(help="Check, prove and export the provenance ledger.", no_args_is_help=True)
 key_app = typer.Typer(help="Pin trusted keys (outside any store); endorse others' keys.", no_args_is_help=True)
@@ -40,25 +32,17 @@ def init_command(
     organisation: Annotated[str | None, typer.Option("--organisation", help="On whose behalf.")] = None,
 ) -> None:
     """Create your Ed25519 signing key (mode 0600) if there is none, and publish its public key in the store."""
-    folder = key_folder()
-    if (folder / KEY_FILE).exists():
-        signer = Signer.load(folder)
-        out.print(f"signing key: {folder / KEY_FILE} (exists, kept)", highlight=False)
+    with opened(store) as twin:
+        setup = twin.init(Identity(person, organisation) if person else None)
+    state = "created, mode 0600" if setup.created else "exists, kept"
+    out.print(f"signing key: {setup.path} ({state})", highlight=False)
+    out.print(f"key id {setup.signer.key_id}, public key {setup.signer.public_key}", highlight=False)
+    if setup.published is None:
+        out.print("the public key is already published in this store", highlight=False)
     else:
-        signer = Signer.create(folder, Identity(person, organisation) if person else None)
-        out.print(f"signing key: {folder / KEY_FILE} (created, mode 0600)", highlight=False)
-    out.print(f"key id {signer.key_id}, public key {signer.public_key}", highlight=False)
-    with opened(store) as target:
-        ledger = Ledger(target, signer)
-        if ledger.key_published():
-            out.print("the public key is already published in this store", highlight=False)
-        else:
-            receipt = ledger.publish_key()
-            out.print(f"public key published in {receipt.graph.value}", highlight=False)
-            if receipt.entry.seq == 1:
-                out.print(
-                    "this is the store's genesis key: pin it outside the store (`enertwin key pin`)", highlight=False
-                )
+        out.print(f"public key published in {setup.published.graph.value}", highlight=False)
+        if setup.genesis:
+            out.print("this is the store's genesis key: pin it outside the store (`enertwin key pin`)", highlight=False)
 
 
 KeyOption = Annotated[str | None, typer.Option("--key", help="Pin this base64 public key as trusted.")]
@@ -93,9 +77,9 @@ def verify_command(
     """Check every record's hash, chain link and signature, and the signed tree head (exit 7 on the first bad)."""
     pinned = trust_root(keyring, key)  # bad input is refused before the store is opened
     saved = read_checkpoint(since) if since is not None else None
-    with opened(store, read_only=True) as target:
-        verdict = verify(target, deep=deep, pinned=pinned)
-        extends = consistency(target, saved) if saved is not None and verdict.ok else None
+    with opened(store, read_only=True) as twin:
+        verdict = twin.verify(deep=deep, pinned=pinned)
+        extends = twin.extends(saved) if saved is not None and verdict.ok else None
     bad = verdict.first_bad
     if as_json:
         problem = None if bad is None else {"seq": bad.seq, "graph": bad.graph, "problem": bad.problem}
@@ -122,12 +106,8 @@ def checkpoint_command(
 ) -> None:
     """Print the verified signed tree head as a checkpoint (JSON) to keep outside the store for `verify --since`."""
     pinned = trust_root(keyring, key)
-    with opened(store, read_only=True) as target:
-        verdict = verify(target, pinned=pinned)
-        bad = verdict.first_bad
-        if bad is not None:
-            raise EvidenceError(f"record {bad.seq} <{bad.graph}> does not verify: {bad.problem}; no checkpoint")
-        taken = checkpoint(target)
+    with opened(store, read_only=True) as twin:
+        taken = twin.checkpoint(pinned=pinned)
     out.print_json(json.dumps(taken.as_json()))
 
 
@@ -157,15 +137,13 @@ def endorse_command(
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
     """Publish another operator's key in a record you sign: trusted from that record on by whoever trusts you."""
-    checked = public_key(public)
-    signer = Signer.load()
-    if checked == signer.public_key:
+    checked = public_key(public)  # before the store is opened
+    if checked == Signer.load().public_key:
         raise InputError("that is your own key: a key cannot endorse itself (pin it with `enertwin key pin`)")
-    with opened(store) as target:
-        ledger = Ledger(target, signer)
-        signed_before = [e.seq for e in entries(target) if e.key == key_node(key_id(checked))]
-        receipt = ledger.append(endorsement(checked, person, signer.identity, signer.key_id))
-    out.print(f"key {key_id(checked)} of {person} endorsed in {receipt.graph.value}", highlight=False)
+    with opened(store) as twin:
+        endorsed = twin.endorse(checked, person)
+    signed_before = endorsed.signed_before
+    out.print(f"key {endorsed.key_id} of {person} endorsed in {endorsed.receipt.graph.value}", highlight=False)
     if signed_before:
         out.print(
             f"note: that key signed records {signed_before[0]}..{signed_before[-1]} before this endorsement; "
@@ -182,8 +160,8 @@ def proof_command(
 ) -> None:
     """Print the inclusion proof of one record in the signed Merkle tree (JSON, checkable offline)."""
     record = checked_iri(iri)  # before the store is opened: a bad argument creates nothing
-    with opened(store, read_only=True) as target:
-        proof = inclusion_proof(target, record)
+    with opened(store, read_only=True) as twin:
+        proof = twin.proof(record)
     if not check_proof(proof):
         raise EvidenceError(f"the proof of <{proof.record}> does not check against the signed tree head")
     out.print_json(json.dumps(proof.as_json()))
@@ -248,9 +226,8 @@ def export_command(
 ) -> None:
     """Export provenance records for standard PROV tooling."""
     wanted = [checked_iri(iri) for iri in iris or []]
-    with opened(store, read_only=True) as target:
-        selected = [find_entry(target, iri) for iri in wanted] if wanted else None
-        text = export_records(record_contents(target, selected), fmt)
+    with opened(store, read_only=True) as twin:
+        text = twin.export(wanted, fmt)
     if out_file is None:
         out.out(text, end="" if text.endswith("\n") else "\n", highlight=False)
         return
@@ -267,8 +244,8 @@ def replay_command(
 ) -> None:
     """Re-run a decision from the inputs it recorded and report whether the schedule is identical (exit 7 if not)."""
     chosen = checked_iri(decision, "decision")
-    with opened(store) as target:
-        outcome = replay(target, chosen)
+    with opened(store) as twin:
+        outcome = twin.replay(chosen)
     if as_json:
         summary = {
             "decision": outcome.decision,
@@ -286,13 +263,12 @@ def replay_command(
         raise EvidenceError(f"the replay of <{outcome.decision}> differs: {outcome.first_difference}")
 
 
-def _verdict(kind: NamedNode, decision: str, store: str, reason: str | None) -> None:
+def _verdict(approve: bool, decision: str, store: str, reason: str | None) -> None:
     chosen = checked_iri(decision, "decision")
-    with opened(store) as target:
-        found = find_decision(target, chosen)
-        receipt = record_verdict(Ledger(target), kind, NamedNode(found.decision), NamedNode(found.schedule), reason)
-    word = "approval" if kind == ns.APPROVAL else "override"
-    out.print(f"{word} of {found.decision} recorded in {receipt.graph.value}", highlight=False)
+    with opened(store) as twin:
+        recorded = twin.approve(chosen, reason) if approve else twin.override(chosen, reason or "")
+    word = "approval" if approve else "override"
+    out.print(f"{word} of {recorded.decision} recorded in {recorded.receipt.graph.value}", highlight=False)
 
 
 def approve_command(
@@ -301,7 +277,7 @@ def approve_command(
     reason: ReasonOption = None,
 ) -> None:
     """Record your approval of a decision (signed, in the ledger)."""
-    _verdict(ns.APPROVAL, decision, store, reason)
+    _verdict(True, decision, store, reason)
 
 
 def override_command(
@@ -310,7 +286,7 @@ def override_command(
     reason: ReasonOption = None,
 ) -> None:
     """Record your override of a decision, with the reason (signed, in the ledger)."""
-    _verdict(ns.OVERRIDE, decision, store, reason)
+    _verdict(False, decision, store, reason)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,9 +8,9 @@ conflicting graph facts are printed; or no solution was found in time).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +19,7 @@ import typer
 from pydantic import ValidationError as PydanticValidationError
 from pyoxigraph import RdfFormat
 
+from enertwin import OptimiseJob, OptimiseRequest, Twin
 from enertwin.api.audit_command import register as register_audit
 from enertwin.api.common import (
     DEFAULT_STORE,
@@ -30,35 +31,16 @@ from enertwin.api.common import (
     progress_bar,
     reports_errors,
 )
-from enertwin.api.output import Format, render, rows_of
+from enertwin.api.output import Format, render
 from enertwin.api.report_command import register as register_report
 from enertwin.api.validate_command import register as register_validate
 from enertwin.kg.errors import EvidenceError, InputError, ValidationError
-from enertwin.kg.importers.simbench import (
-    code_of_grid,
-    ensure_imported,
-    grid_node,
-    import_simbench,
-    resolve_code,
-    simbench_codes,
-)
+from enertwin.kg.importers.simbench import grid_node, resolve_code, simbench_codes
 from enertwin.kg.namespaces import PREFIXES
-from enertwin.kg.provenance.keys import KEY_FILE, Signer, key_folder
-from enertwin.kg.provenance.ledger import Ledger
-from enertwin.kg.provenance.proof import find_entry
-from enertwin.kg.provenance.recorded_write import Source, replace_recorded
-from enertwin.kg.provenance.verify import verify
-from enertwin.kg.queries import load_query
 from enertwin.kg.query_guard import check_user_query
 from enertwin.kg.rdf_input import require_triples
-from enertwin.kg.reports import run_report
-from enertwin.kg.store import COST_GRAPH, Store
-from enertwin.kg.topology import check_topology
 from enertwin.kg.violation import Severity
-from enertwin.reasoning.decision_reader import provenance
-from enertwin.reasoning.dispatch import DEFAULT_OVERLAP, DEFAULT_WINDOW, DispatchRun, optimize
-from enertwin.reasoning.explain import explain
-from enertwin.reasoning.portfolio_reader import reference_grids
+from enertwin.reasoning.dispatch import DEFAULT_OVERLAP, DEFAULT_WINDOW, DispatchRun
 from enertwin.reasoning.solver import SolverSettings
 
 app = typer.Typer(name="enertwin", help="Agentic digital twins of energy portfolios.", no_args_is_help=True)
@@ -84,8 +66,8 @@ def import_simbench_command(
     if code is None:
         raise InputError("give a SimBench code (see `enertwin import simbench --list`)")
     code = resolve_code(code)
-    with opened(store) as target, progress_bar(not as_json and sys.stderr.isatty()) as step:
-        result = import_simbench(target, code, step)
+    with opened(store) as twin, progress_bar(not as_json and sys.stderr.isatty()) as step:
+        result = twin.import_simbench(code, step)
     summary = {
         "code": result.code,
         "graph": result.graph.value,
@@ -120,19 +102,19 @@ def query_command(
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read the query file {file}: {exc.strerror or exc}") from exc
-    check_user_query(text, allow_service or ())
-    with opened(store, read_only=True) as target:
-        columns, rows = rows_of(target.query(text))
-    render(out, columns, rows, fmt)
+    check_user_query(text, allow_service or ())  # before the store is opened: a refused query creates nothing
+    with opened(store, read_only=True) as twin:
+        table = twin.query(text, allow_service=allow_service or ())
+    render(out, table.columns, table.rows, fmt)
 
 
 @app.command("graphs")
 @reports_errors
 def graphs_command(store: StoreOption = DEFAULT_STORE, as_json: JsonOption = False) -> None:
     """List the named graphs of the store (one per import, cost model, policy set, decision)."""
-    with opened(store, read_only=True) as target:
-        live = target.live()
-    rows = [{"graph": g.value, "version": v.value} for g, v in sorted(live.items(), key=lambda x: x[0].value)]
+    with opened(store, read_only=True) as twin:
+        live = twin.graphs()
+    rows = [{"graph": g, "version": v} for g, v in sorted(live.items())]
     render(out, ["graph", "version"], rows, Format.JSON if as_json else Format.TABLE)
 
 
@@ -146,9 +128,9 @@ def validate_command(
 
     Exits 5 when a violation is found; warnings (e.g. an island) leave the exit code 0.
     """
-    grid = grid_node(resolve_code(code)) if code else None
-    with opened(store, read_only=True) as target:
-        found = target.check_all() + target.orphans() + check_topology(target, grid)
+    code = resolve_code(code) if code else None  # an unknown code is refused before the store is opened
+    with opened(store, read_only=True) as twin:
+        found = twin.validate(code)
     rows = [
         {"severity": v.severity.value, "focus": v.focus, "name": v.source_name, "rule": v.shape, "message": v.message}
         for v in found
@@ -172,21 +154,21 @@ def costs_load_command(
         data = file.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read the cost model file {file}: {exc.strerror or exc}") from exc
-    require_triples(data, RdfFormat.TURTLE, f"the cost model file {file}")
-    with opened(store) as target:
-        source = Source(f"cost model file {file.name}", f"SHA-256 {hashlib.sha256(data).hexdigest()}")
-        report, receipt = replace_recorded(Ledger(target), COST_GRAPH, data, RdfFormat.TURTLE, source)
+    require_triples(data, RdfFormat.TURTLE, f"the cost model file {file}")  # before the store is opened
+    with opened(store) as twin:
+        loaded = twin.load_costs(data, f"cost model file {file.name}")
+    receipt = loaded.receipt
     recorded = f", recorded as {receipt.graph.value}" if receipt is not None else " (unchanged)"
-    out.print(f"cost model replaced: {report.triples} triples{recorded}")
+    out.print(f"cost model replaced: {loaded.report.triples} triples{recorded}")
 
 
 @costs_app.command("show")
 @reports_errors
 def costs_show_command(store: StoreOption = DEFAULT_STORE, as_json: JsonOption = False) -> None:
     """Show the cost table as it is in the graph."""
-    with opened(store, read_only=True) as target:
-        columns, rows = rows_of(target.query(load_query("enertwin.kg", "cost_table.rq")))
-    render(out, columns, rows, Format.JSON if as_json else Format.TABLE, title="Cost table (graph data)")
+    with opened(store, read_only=True) as twin:
+        table = twin.costs()
+    render(out, table.columns, table.rows, Format.JSON if as_json else Format.TABLE, title="Cost table (graph data)")
 
 
 START_HELP = "First step, ISO 8601: wall clock in the grid's zone, or an instant with its offset."
@@ -218,17 +200,6 @@ OPTION_NAMES = {"relative_gap": "--gap", "lp_guide": "--no-lp-guide"}
 def _option_name(field: str) -> str:
     """The command-line option that sets solver setting ``field``."""
     return OPTION_NAMES.get(field, "--" + field.replace("_", "-"))
-
-
-def prepare_case(store: Store, code: str, show_progress: bool) -> str:
-    """Import the case's grid and the grids that price its market, where the store lacks them."""
-    with progress_bar(show_progress) as step:
-        ensure_imported(store, code, step)
-        for grid in reference_grids(store):
-            reference = code_of_grid(grid)
-            if reference is not None:
-                ensure_imported(store, reference, step)
-    return grid_node(code).value
 
 
 def print_run(run: DispatchRun) -> None:
@@ -317,14 +288,20 @@ def optimize_command(
         lp_guide=not no_lp_guide,
         log=log,
     )
+    request = OptimiseRequest.of(
+        case=code,
+        start=when,
+        steps=steps,
+        settings=settings,
+        cost_model=cost_model,
+        window=window,
+        overlap=overlap,
+    )
     to_stdout = json_path is not None and str(json_path) == "-"
     if json_path is not None and not to_stdout:
         writable_output(json_path)  # before solving: a decision stored without its JSON is a silent half result
-    with opened(store) as target:
-        show = sys.stderr.isatty() and not to_stdout
-        grid = prepare_case(target, code, show)
-        with progress_bar(show and steps > window) as step:
-            run = optimize(target, grid, code, when, steps, settings, cost_model, window, overlap, step)
+    with opened(store) as twin, progress_bar(sys.stderr.isatty() and not to_stdout) as step:
+        run = follow(twin.optimise_job(request), step)
     document = run.output()
     if json_path is not None:
         text = json.dumps(document)
@@ -336,6 +313,13 @@ def optimize_command(
         print_run(run)
     if run.result.schedule is None:
         raise typer.Exit(6)
+
+
+def follow(job: OptimiseJob, step: Callable[[str, float], None]) -> DispatchRun:
+    """Show a job's progress until it is done; Ctrl-C cancels it (nothing is recorded)."""
+    while not job.wait(0.2):
+        step(job.progress.stage, job.progress.fraction)
+    return job.result()
 
 
 def writable_output(path: Path) -> None:
@@ -360,8 +344,8 @@ def explain_command(
 ) -> None:
     """Why a schedule is what it is: marginal prices per step and reasons per asset, with their graph facts."""
     chosen = iri(decision, "decision")
-    with opened(store, read_only=True) as target:
-        explanation = explain(target, chosen)
+    with opened(store, read_only=True) as twin:
+        explanation = twin.explain(chosen)
     steps = explanation.problem.steps
     if step is not None and not 0 <= step < steps:
         raise InputError(f"--step {step} is outside the schedule's {steps} steps (0 … {steps - 1})")
@@ -414,12 +398,12 @@ def demo_command(
     """Import a SimBench grid, summarise it from SPARQL, dispatch it with CP-SAT and show the decision's record."""
     code = resolve_code(code)
     when = parse_start(start)
-    if not (key_folder() / KEY_FILE).exists():
-        signer = Signer.create()
-        out.print(f"created your signing key {key_folder() / KEY_FILE} (mode 0600, key id {signer.key_id})")
-    with opened(store) as target:
+    with opened(store) as twin:
+        if twin.ensure_key():
+            folder = twin.key_folder
+            out.print(f"created your signing key in {folder} (mode 0600, key id {twin.signer.key_id})", highlight=False)
         with progress_bar(sys.stderr.isatty()) as step:
-            result = import_simbench(target, code, step)
+            result = twin.import_simbench(code, step)
         out.print(
             f"[bold]enertwin demo[/]: imported {code} ({result.triples:,} triples, "
             f"{result.series} profiles in DuckDB) in {result.seconds:.1f} s; every write validated by SHACL."
@@ -430,20 +414,20 @@ def demo_command(
             ("thermal_by_fuel.rq", "Thermal units by fuel (costs from the graph)"),
             ("topology_summary.rq", "Topology"),
         ):
-            columns, rows = rows_of(target.query(load_query("enertwin.kg", name), {"grid": grid}))
-            if not rows:
+            table = twin.summary(name, grid)
+            if not table.rows:
                 out.print(f"{title}: none in this grid")
                 continue
-            render(out, [c for c in columns if c != "grid"], rows, Format.TABLE, title=title)
-        findings = check_topology(target, grid)
+            render(out, [c for c in table.columns if c != "grid"], table.rows, Format.TABLE, title=title)
+        findings = twin.topology(grid)
         out.print(f"topology checks: {len(findings)} finding(s)")
         for finding in findings[:10]:
             out.print(f"  {finding.describe()}")
         out.print("importing the grid whose merit order prices the market, then dispatching …")
-        prepare_case(target, code, sys.stderr.isatty())
-        run = optimize(target, grid.value, code, when, steps)
+        with progress_bar(sys.stderr.isatty()) as step:
+            run = twin.optimise(OptimiseRequest.of(case=code, start=when, steps=steps), step)
         print_run(run)
-        record = provenance(target, run.record.decision.value)
+        record = twin.provenance(run.record.decision.value)
         render(
             out,
             ["property", "value"],
@@ -451,21 +435,21 @@ def demo_command(
             Format.TABLE,
             title=f"Decision {run.record.decision.value}",
         )
-        print_provenance(target, run)
+        print_provenance(twin, run)
 
 
-def print_provenance(store: Store, run: DispatchRun) -> None:
+def print_provenance(twin: Twin, run: DispatchRun) -> None:
     """The decision's provenance record: inputs with versions and hashes, its place in the ledger, verify."""
-    inputs = run_report(store, "decision-inputs", decision=run.record.decision.value)
+    inputs = twin.report("decision-inputs", decision=run.record.decision.value)
     short = [{c: _short(v) for c, v in row.items()} for row in inputs.records()]
     render(out, inputs.columns, short, Format.TABLE, title="Provenance: what the decision read and made")
-    entry = find_entry(store, run.record.decision.value)
+    seq, record_hash, key = twin.record_of(run.record.decision.value)
     out.print(
-        f"provenance record {entry.seq} <{run.record.graph.value}>: hash {entry.record_hash[:16]}…, "
-        f"signed by <{entry.key.value}>, written in {run.provenance_seconds:.2f} s",
+        f"provenance record {seq} <{run.record.graph.value}>: hash {record_hash[:16]}…, "
+        f"signed by <{key}>, written in {run.provenance_seconds:.2f} s",
         highlight=False,
     )
-    verdict = verify(store)
+    verdict = twin.verify()
     if verdict.first_bad is not None:
         bad = verdict.first_bad
         raise EvidenceError(f"record {bad.seq} <{bad.graph}> does not verify: {bad.problem}")

@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from enertwin import Twin
 from enertwin.kg.errors import EnertwinError, InputError
-from enertwin.kg.store import Store
 
 out = Console()
 err = Console(stderr=True)
@@ -61,17 +61,14 @@ def iri(text: str, what: str = "IRI") -> str:
 
 
 @contextmanager
-def opened(location: str | None, *, read_only: bool = False) -> Iterator[Store]:
-    """Open the store at ``location`` (``None``: in memory) and close it afterwards.
+def opened(location: str | None, *, read_only: bool = False) -> Iterator[Twin]:
+    """Open the twin at ``location`` (``None``: in memory) and close it afterwards.
 
     Commands that only read pass ``read_only``: they then run beside a process writing the
     store, and on a read-only copy of it.
     """
-    store = Store.open(location, read_only=read_only)
-    try:
-        yield store
-    finally:
-        store.close()
+    with Twin.open(location, read_only=read_only) as twin:
+        yield twin
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""Render SPARQL results for people (rich tables) and for programs (JSON, CSV)."""
+"""Render rows of plain values (`enertwin.kg.terms.to_python`) for people (tables) and programs (JSON, CSV)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from enum import Enum
 
-from pyoxigraph import Literal, QuerySolutions
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -21,29 +20,6 @@ class Format(str, Enum):
     TABLE = "table"
     JSON = "json"
     CSV = "csv"
-
-
-def plain(term: object) -> object:
-    """A Python value for an RDF term: numbers stay numbers, IRIs and strings become text."""
-    if term is None:
-        return None
-    if isinstance(term, Literal):
-        kind = term.datatype.value.rsplit("#", 1)[-1]
-        if kind in ("integer", "int", "long"):
-            return int(term.value)
-        if kind in ("double", "decimal", "float"):
-            return float(term.value)
-        if kind == "boolean":
-            return term.value == "true"
-        return term.value
-    return getattr(term, "value", str(term))
-
-
-def rows_of(solutions: QuerySolutions) -> tuple[list[str], list[dict[str, object]]]:
-    """Column names and rows of plain values."""
-    columns = [v.value for v in solutions.variables]
-    rows = [{c: plain(s[c]) for c in columns} for s in solutions]
-    return columns, rows
 
 
 def render(

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from enertwin.api.common import DEFAULT_STORE, StoreOption, opened, out, reports_errors
 from enertwin.kg.errors import InputError
-from enertwin.kg.reports import ReportTable, list_reports, prepare_report, run_report, to_csv, to_html, to_json
+from enertwin.kg.reports import ReportTable, list_reports, prepare_report, to_csv, to_html, to_json
 
 
 class ReportFormat(str, Enum):
@@ -48,8 +48,8 @@ def report_command(
     if name is None:
         raise InputError("give a report name (see `enertwin report --list`)")
     prepare_report(name, start=start, end=end, decision=decision)  # bad input exits before a store is opened
-    with opened(store, read_only=True) as target:
-        table = run_report(target, name, start=start, end=end, decision=decision)
+    with opened(store, read_only=True) as twin:
+        table = twin.report(name, start=start, end=end, decision=decision)
     if out_file is None:
         _print(table, fmt, out)
         return

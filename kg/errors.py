@@ -59,3 +59,9 @@ class EvidenceError(EnertwinError):
     """The audit evidence does not hold: a record was tampered with, or a replay differs."""
 
     exit_code = 7
+
+
+class Cancelled(EnertwinError):
+    """A long run (a solve) was cancelled before it finished; it stored nothing."""
+
+    exit_code = 130

@@ -14,20 +14,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
 
-from pyoxigraph import BlankNode, Literal, NamedNode
+from pyoxigraph import Literal, NamedNode
 
 from enertwin.kg import namespaces as ns
 from enertwin.kg.errors import InputError
 from enertwin.kg.queries import Term, load_query
 from enertwin.kg.store import Store
+from enertwin.kg.terms import PlainValue as Value
+from enertwin.kg.terms import to_python
 
 PACKAGE = "enertwin.kg"
 PREFIX = "report_"
-Value = str | int | float | None
 When = str | datetime | None
 EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
-NUMBERS = {"integer": int, "int": int, "long": int, "double": float, "decimal": float, "float": float}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,7 @@ def run_report(
     info, bindings = prepare_report(name, start=start, end=end, decision=decision)
     solutions = store.query(load_query(PACKAGE, info.file), bindings)
     columns = [v.value for v in solutions.variables if v.value not in bindings]
-    rows = [tuple(_plain(solution[c]) for c in columns) for solution in solutions]
+    rows = [tuple(to_python(solution[c]) for c in columns) for solution in solutions]
     return ReportTable(info.name, info.title, columns, rows)
 
 
@@ -139,16 +139,6 @@ def _iri(report: str, decision: str | None) -> NamedNode:
         return NamedNode(decision.strip())
     except ValueError as exc:
         raise InputError(f"report {report}: --decision {decision!r} is not an IRI") from exc
-
-
-def _plain(term: Term | None) -> Value:
-    """A Python value for an RDF term: numbers stay numbers, the rest is text; empty is missing."""
-    if isinstance(term, Literal):
-        convert = NUMBERS.get(term.datatype.value.rsplit("#", 1)[-1])
-        return convert(term.value) if convert is not None else term.value or None
-    if isinstance(term, NamedNode | BlankNode):
-        return term.value
-    return None if term is None else str(term)
 
 
 def to_csv(table: ReportTable) -> str:

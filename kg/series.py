@@ -169,7 +169,8 @@ class SeriesFile:
 
         (The header's block count is no bound: DuckDB cuts free blocks off the end of the file.)
         """
-        assert self.path is not None
+        if self.path is None:
+            return  # in memory: there is no file to be cut short
         try:
             block_size = db.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]  # type: ignore[index]
             tables = [row[0] for row in db.execute("SELECT table_name FROM duckdb_tables()").fetchall()]

@@ -74,6 +74,15 @@ class PreparedWrite:
         return self.physical == self.previous
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedDrop:
+    """A validated removal of one logical graph (its live ``version``), not yet committed."""
+
+    graph: NamedNode
+    version: NamedNode
+    series_prefix: str | None = None
+
+
 class Store:
     """Named graphs validated on every write, with their time series beside them."""
 
@@ -544,19 +553,33 @@ class Store:
         self._drop_unretained([dataset.target] if dataset.target is not None else [])
         return WriteReport(graph, len(delta.add), _warnings(violations), version=new)
 
-    def drop_graph(self, graph: NamedNode, *, series_prefix: str | None = None) -> None:
-        """Remove logical ``graph`` (and the series under ``series_prefix``) if nothing else then breaks."""
+    def prepare_drop(self, graph: NamedNode, *, series_prefix: str | None = None) -> PreparedDrop:
+        """Check that removing logical ``graph`` breaks nothing else, writing nothing yet.
+
+        The ledger commits the removal with its record (see :meth:`Ledger.append`'s ``drops``).
+        """
         dataset = self._dataset(graph)
         if dataset.target is None:
             raise InputError(f"there is no graph <{graph.value}> in the store")
         violations, _, _ = check_write(self.backend, Delta(graph=graph, data=b""), dataset, self.validator, self.series)
         self._raise_on_violations(graph, violations)
-        self._switch(graph, dataset.target, None)
+        return PreparedDrop(graph, dataset.target, series_prefix)
+
+    def _finish_drop(self, drop: PreparedDrop) -> None:
+        """After the commit that unlinked ``drop.version``: drop it unless retained, and its series."""
+        self._drop_unretained([drop.version])
+        if drop.series_prefix is not None:
+            self.series.delete(drop.series_prefix)
+
+    def _drop_graph(self, graph: NamedNode, *, series_prefix: str | None = None) -> None:
+        """Remove logical ``graph`` without a record (kg's own use; callers go through ``Twin.drop``)."""
+        drop = self.prepare_drop(graph, series_prefix=series_prefix)
+        self._switch(graph, drop.version, None)
         if series_prefix is not None:
             self.series.delete(series_prefix)
 
-    def load_cost_model(self, turtle: bytes | str) -> WriteReport:
-        """Replace the cost model graph by a user's Turtle (validated like any write)."""
+    def _load_cost_model(self, turtle: bytes | str) -> WriteReport:
+        """Replace the cost model graph without a record (kg's own use; callers go through ``Twin.load_costs``)."""
         return self.replace_graph(COST_GRAPH, turtle, RdfFormat.TURTLE)
 
     def _raise_on_violations(self, graph: NamedNode, violations: list[Violation]) -> None:

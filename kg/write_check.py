@@ -16,13 +16,14 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Literal as Position
 
-from pyoxigraph import BlankNode, NamedNode, Quad, QuerySolutions, RdfFormat, Store, parse
+from pyoxigraph import BlankNode, NamedNode, Quad, RdfFormat, Store, parse
 
 from enertwin.kg import namespaces as ns
 from enertwin.kg.backend import GraphBackend
 from enertwin.kg.errors import InputError
 from enertwin.kg.provenance.canonical import canonical_hash
 from enertwin.kg.queries import inline_bindings, load_query
+from enertwin.kg.rows import solutions
 from enertwin.kg.series_base import Series
 from enertwin.kg.validation.shacl import ShapeValidator
 from enertwin.kg.violation import Severity, Violation
@@ -143,8 +144,8 @@ def series_violations(
     scratch: Store, series: Series, pending: frozenset[str] = frozenset(), focus: set[str] | None = None
 ) -> list[Violation]:
     """Series the graph describes as stored in DuckDB whose values are not there (``focus``: only these)."""
-    rows = scratch.query(load_query("enertwin.kg", "series_references.rq"), use_default_graph_as_union=True)
-    assert isinstance(rows, QuerySolutions)
+    found = scratch.query(load_query("enertwin.kg", "series_references.rq"), use_default_graph_as_union=True)
+    rows = solutions(found, "series_references.rq")
     keys = {r["series"].value: r["key"].value for r in rows if focus is None or r["series"].value in focus}
     missing = set(series.missing(k for k in keys.values() if k not in pending))
     return [
@@ -169,8 +170,7 @@ def _focus_nodes(scratch: Store) -> set[NamedNode]:
     that do), and following everything that points at them would read whole grids.
     """
     query = inline_bindings(load_query("enertwin.kg", "focus_nodes.rq"), {"link": list(incoming_links())})
-    rows = scratch.query(query, use_default_graph_as_union=True)
-    assert isinstance(rows, QuerySolutions)
+    rows = solutions(scratch.query(query, use_default_graph_as_union=True), "focus_nodes.rq")
     return {r["n"] for r in rows if isinstance(r["n"], NamedNode)}
 
 
@@ -181,7 +181,7 @@ def _nodes(source: Store | GraphBackend, graph: NamedNode | None = None) -> set[
         rows = source.query(query, use_default_graph_as_union=True)
     else:
         rows = source.select(query, graphs=[graph] if graph is not None else None)
-    assert isinstance(rows, QuerySolutions)
+    rows = solutions(rows, "nodes.rq")
     return {r["n"] for r in rows if isinstance(r["n"], NamedNode)}
 
 

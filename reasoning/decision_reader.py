@@ -10,11 +10,25 @@ from pyoxigraph import NamedNode
 
 from enertwin.kg.errors import InputError
 from enertwin.kg.queries import load_query
+from enertwin.kg.rows import Row, read_rows
 from enertwin.kg.store import Store
+from enertwin.kg.terms import lexical
 from enertwin.reasoning.problem import DispatchProblem
 from enertwin.reasoning.schedule import Schedule
 
 _PACKAGE = "enertwin.reasoning"
+PROPERTIES = {  # query variable → the property it reads, for error messages
+    "schedule": "^prov:wasGeneratedBy",
+    "grid": "et:dispatchedGrid",
+    "code": "et:dispatchedGrid/et:sourceCode",
+    "start": "et:horizonStart",
+    "steps": "et:stepCount",
+    "model": "prov:used",
+    "status": "et:solverStatus",
+    "asset": "et:hasSeries/et:forAsset",
+    "quantity": "et:hasSeries/et:scheduledQuantity",
+    "key": "et:hasSeries/et:seriesKey",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,32 +48,32 @@ class StoredDecision:
 def find_decision(store: Store, iri: str) -> StoredDecision:
     """The decision named by ``iri`` (the decision itself or its schedule)."""
     query = load_query(_PACKAGE, "decision_facts.rq")
-    rows = list(store.query(query, {"schedule": NamedNode(iri)})) or list(
-        store.query(query, {"decision": NamedNode(iri)})
-    )
+
+    def facts(name: str) -> list[Row]:
+        return read_rows(store.query(query, {name: NamedNode(iri)}), "decision", PROPERTIES, "decision_facts.rq")
+
+    rows = facts("schedule") or facts("decision")
     if not rows:
         raise InputError(f"no dispatch decision or schedule <{iri}> in the store (see `enertwin optimize`)")
     r = rows[0]
-    grid = str(r["grid"].value)
+    grid = r.iri("grid")
     return StoredDecision(
-        decision=str(r["decision"].value),
-        schedule=str(r["schedule"].value),
+        decision=r.iri("decision"),
+        schedule=r.iri("schedule"),
         grid=grid,
-        case=str(r["code"].value) if r["code"] is not None else grid,
-        start=datetime.fromisoformat(str(r["start"].value)),
-        steps=int(str(r["steps"].value)),
-        cost_model=str(r["model"].value) if r["model"] is not None else None,
-        status=str(r["status"].value),
+        case=r.optional_str("code") or grid,
+        start=r.datetime("start"),
+        steps=r.int("steps"),
+        cost_model=r.optional_iri("model"),
+        status=r.str("status"),
     )
 
 
 def read_schedule(store: Store, decision: StoredDecision, problem: DispatchProblem) -> Schedule:
     """The stored schedule, in the asset order of ``problem`` (matched by IRI)."""
-    rows = store.query(load_query(_PACKAGE, "decision_series.rq"), {"schedule": NamedNode(decision.schedule)})
-    keys = {
-        (str(r["asset"].value) if r["asset"] is not None else None, str(r["quantity"].value)): str(r["key"].value)
-        for r in rows
-    }
+    found = store.query(load_query(_PACKAGE, "decision_series.rq"), {"schedule": NamedNode(decision.schedule)})
+    rows = read_rows(found, "schedule", PROPERTIES, "decision_series.rq")
+    keys = {(r.optional_iri("asset"), r.str("quantity")): r.str("key") for r in rows}
     if not keys:
         raise InputError(f"the decision <{decision.decision}> stored no schedule (status {decision.status})")
     values = store.series.read_many(keys.values(), 0, problem.steps)
@@ -91,4 +105,4 @@ def read_schedule(store: Store, decision: StoredDecision, problem: DispatchProbl
 def provenance(store: Store, decision: str) -> list[tuple[str, str]]:
     """(property, value) pairs the decision records about itself: when, from what, how, with what result."""
     rows = store.query(load_query(_PACKAGE, "decision_provenance.rq"), {"decision": NamedNode(decision)})
-    return [(str(r["property"].value), str(r["value"].value)) for r in rows]
+    return [(lexical(r["property"]), lexical(r["value"])) for r in rows]

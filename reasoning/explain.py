@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 import numpy as np
+from pyoxigraph import NamedNode
 
 from enertwin.kg.store import Store
 from enertwin.reasoning.cpsat_model import DispatchModel, build_model
@@ -20,6 +21,7 @@ from enertwin.reasoning.decision_reader import StoredDecision, find_decision, re
 from enertwin.reasoning.lp_relaxation import Relaxation
 from enertwin.reasoning.portfolio_reader import read_problem
 from enertwin.reasoning.problem import DispatchProblem, FloatArray, StorageUnit, ThermalUnit
+from enertwin.reasoning.replay import recorded_view
 from enertwin.reasoning.schedule import Schedule
 
 POWER_TOLERANCE_MW = 1e-3
@@ -103,9 +105,14 @@ class Explanation:
 
 
 def explain(store: Store, iri: str) -> Explanation:
-    """Explain the stored decision or schedule ``iri``."""
+    """Explain the stored decision or schedule ``iri`` from the inputs it recorded, not today's graph.
+
+    The problem is read through the view replay uses (the graph versions and series snapshot the
+    decision recorded), so facts changed since the decision leave its explanation as it was.
+    """
     decision = find_decision(store, iri)
-    problem = read_problem(store, decision.grid, decision.case, decision.start, decision.steps, decision.cost_model)
+    _, recorded = recorded_view(store, NamedNode(decision.decision))
+    problem = read_problem(recorded, decision.grid, decision.case, decision.start, decision.steps, decision.cost_model)
     schedule = read_schedule(store, decision, problem)
     return explain_schedule(decision, problem, schedule)
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from pyoxigraph import Literal, NamedNode, QuerySolution
+from pyoxigraph import NamedNode
 
 from enertwin.kg.errors import InputError
-from enertwin.kg.queries import load_query
+from enertwin.kg.queries import Bindings, load_query
+from enertwin.kg.rows import Row, read_rows
 from enertwin.kg.store import Store
 from enertwin.reasoning.merit_order import FleetUnit, merit_order_price
 from enertwin.reasoning.problem import (
@@ -37,6 +38,36 @@ from enertwin.reasoning.time_axis import locate, steps_between, zone_named
 _PACKAGE = "enertwin.reasoning"
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 DEFAULT_COST_MODEL = "https://w3id.org/enertwin/id/costs/reference"
+PROPERTIES = {  # query variable → the property it reads, for error messages
+    "name": "et:sourceName",
+    "minP": "et:minActivePower",
+    "maxP": "et:maxActivePower",
+    "p": "et:activePower",
+    "inService": "et:inService",
+    "profileKey": "et:hasProfile/et:seriesKey",
+    "fuel": "et:hasFuelType",
+    "fuelCode": "et:fuelCode",
+    "marginal": "et:marginalCost",
+    "emission": "et:emissionFactor",
+    "startCost": "et:startCost",
+    "rampShare": "et:rampShare",
+    "minUp": "et:minUpTime",
+    "minDown": "et:minDownTime",
+    "co2": "et:co2Price",
+    "spread": "et:marketSpread",
+    "voll": "et:valueOfLostLoad",
+    "capacity": "et:energyCapacity",
+    "power": "et:ratedApparentPower",
+    "efficiency": "et:roundTripEfficiency",
+    "selfDischarge": "et:selfDischargePercentPerDay",
+    "market": "et:tradesOn",
+    "referenceGrid": "et:priceReferenceGrid",
+    "priceKey": "et:hasPriceSeries/et:seriesKey",
+    "start": "et:startTime",
+    "resolution": "et:resolution",
+    "steps": "et:stepCount",
+    "zone": "et:timeZone",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +110,15 @@ def read_problem(
     )
 
 
+def _rows(store: Store, query: str, bindings: Bindings | None = None, subject: str | None = None) -> list[Row]:
+    """The typed rows of one of this module's queries."""
+    return read_rows(store.query(load_query(_PACKAGE, query), bindings), subject, PROPERTIES, query)
+
+
 def reference_grids(store: Store) -> list[str]:
     """Grids whose merit order prices a market: they must be in the store to optimise."""
-    rows = store.query(load_query(_PACKAGE, "dispatch_markets.rq"))
-    return sorted({str(r["referenceGrid"].value) for r in rows if r["referenceGrid"] is not None})
+    rows = _rows(store, "dispatch_markets.rq", subject="market")
+    return sorted({grid for r in rows if (grid := r.optional_iri("referenceGrid")) is not None})
 
 
 def _require_grid(store: Store, grid: str) -> None:
@@ -94,13 +130,8 @@ def _require_grid(store: Store, grid: str) -> None:
 def choose_cost_model(store: Store, wanted: str | None) -> CostModel:
     """The cost model ``wanted``, else the only one, else the reference one."""
     models = {
-        str(r["model"].value): CostModel(
-            str(r["model"].value),
-            _float(r["co2"]),
-            _float(r["spread"]),
-            _float(r["voll"]),
-        )
-        for r in store.query(load_query(_PACKAGE, "dispatch_cost_models.rq"))
+        r.iri("model"): CostModel(r.iri("model"), r.float("co2"), r.float("spread"), r.float("voll"))
+        for r in _rows(store, "dispatch_cost_models.rq", subject="model")
     }
     if wanted is not None:
         if wanted not in models:
@@ -120,22 +151,22 @@ def read_horizon(store: Store, grid: str, start: datetime, steps: int) -> Horizo
     """Locate ``start`` and ``steps`` in the time base of ``grid``'s profiles."""
     if steps <= 0:
         raise InputError(f"steps must be a positive number of time steps, got {steps}")
-    rows = list(store.query(load_query(_PACKAGE, "dispatch_time_base.rq"), {"grid": NamedNode(grid)}))
+    rows = _rows(store, "dispatch_time_base.rq", {"grid": NamedNode(grid)}, subject="grid")
     if not rows:
         raise InputError(f"the grid <{grid}> has no profiles (et:hasProfile with et:startTime and et:resolution)")
     if len(rows) > 1:
         raise InputError(f"the profiles of grid <{grid}> disagree on their start time or resolution")
     row = rows[0]
-    origin = datetime.fromisoformat(str(row["start"].value))
-    step = parse_duration(str(row["resolution"].value))
-    length = int(str(row["steps"].value))
+    origin = row.datetime("start")
+    step = parse_duration(row.str("resolution"))
+    length = row.int("steps")
     if origin.tzinfo is None:
         raise InputError(
             f"the profiles of grid <{grid}> start at {origin.isoformat()} without an offset, so their values are "
             "not instants (an import by an older enertwin); import the grid again"
         )
-    zone = row["zone"]
-    start = locate(start, zone_named(str(zone.value), grid) if zone is not None else None, grid)
+    zone = row.optional_str("zone")
+    start = locate(start, zone_named(zone, grid) if zone is not None else None, grid)
     offset = steps_between(origin, start, step)
     if offset != int(offset):
         raise InputError(f"the start {start.isoformat()} is not on a {_minutes(step)}-minute step of the profiles")
@@ -168,22 +199,17 @@ def _minutes(step: timedelta) -> str:
 
 def read_thermal(store: Store, grid: str, model: CostModel, horizon: Horizon) -> tuple[ThermalUnit, ...]:
     """Thermal units with their fuel's costs; the initial state comes from each unit's profile."""
-    rows = [
-        r
-        for r in store.query(
-            load_query(_PACKAGE, "dispatch_thermal.rq"), {"grid": NamedNode(grid), "model": NamedNode(model.iri)}
-        )
-        if _in_service(r)
-    ]
-    keys = [str(r["profileKey"].value) for r in rows if r["profileKey"] is not None]
+    bindings = {"grid": NamedNode(grid), "model": NamedNode(model.iri)}
+    rows = [r for r in _rows(store, "dispatch_thermal.rq", bindings, subject="unit") if _in_service(r)]
+    keys = [key for r in rows if (key := r.optional_str("profileKey")) is not None]
     initial = _series(store, keys, horizon.first_step, 1)
     units = []
     for r in rows:
-        iri = str(r["unit"].value)
+        iri = r.iri("unit")
         costs = _cost_terms(r, iri, model)
-        max_p = _float(r["maxP"])
-        min_p = _float(r["minP"]) if r["minP"] is not None else 0.0
-        key = str(r["profileKey"].value) if r["profileKey"] is not None else None
+        max_p = r.float("maxP")
+        min_p = r.optional_float("minP") or 0.0
+        key = r.optional_str("profileKey")
         units.append(
             ThermalUnit(
                 iri=iri,
@@ -201,26 +227,27 @@ def read_thermal(store: Store, grid: str, model: CostModel, horizon: Horizon) ->
     return tuple(units)
 
 
-def _cost_terms(row: QuerySolution, unit: str, model: CostModel) -> CostTerms:
-    r = row  # a pyoxigraph QuerySolution
-    fuel = r["fuel"]
+def _cost_terms(r: Row, unit: str, model: CostModel) -> CostTerms:
+    fuel = r.optional_iri("fuel")
     if fuel is None:
         raise InputError(f"thermal unit <{unit}> has no fuel type (et:hasFuelType), so no cost entry applies to it")
-    if r["entry"] is None:
+    entry = r.optional_iri("entry")
+    if entry is None:
         raise InputError(
-            f"thermal unit <{unit}> burns <{fuel.value}>, but cost model <{model.iri}> has no complete et:CostEntry "
+            f"thermal unit <{unit}> burns <{fuel}>, but cost model <{model.iri}> has no complete et:CostEntry "
             "for it (et:forFuelType with marginal cost, emission factor, start cost, ramp share, min up/down time)"
         )
-    marginal, emission = _float(r["marginal"]), _float(r["emission"])
+    costs = r.regarding("entry")  # the entry's values are facts about the entry
+    marginal, emission = costs.float("marginal"), costs.float("emission")
     return CostTerms(
-        entry=str(r["entry"].value),
-        fuel=str(fuel.value),
-        fuel_code=str(r["fuelCode"].value) if r["fuelCode"] is not None else str(fuel.value),
+        entry=entry,
+        fuel=fuel,
+        fuel_code=r.optional_str("fuelCode") or fuel,
         cost_per_mwh=marginal + model.co2_price * emission,
-        start_cost_per_mw=_float(r["startCost"]),
-        ramp_share=_float(r["rampShare"]),
-        min_up_hours=_float(r["minUp"]),
-        min_down_hours=_float(r["minDown"]),
+        start_cost_per_mw=costs.float("startCost"),
+        ramp_share=costs.float("rampShare"),
+        min_up_hours=costs.float("minUp"),
+        min_down_hours=costs.float("minDown"),
     )
 
 
@@ -233,13 +260,13 @@ def _profiled(
     store: Store, grid: str, query: str, horizon: Horizon
 ) -> Iterable[tuple[str, str, FloatArray, str | None]]:
     """Assets whose power is their nominal power times their profile (renewables, loads)."""
-    rows = [r for r in store.query(load_query(_PACKAGE, query), {"grid": NamedNode(grid)}) if _in_service(r)]
-    keys = [str(r["profileKey"].value) for r in rows if r["profileKey"] is not None]
+    rows = [r for r in _rows(store, query, {"grid": NamedNode(grid)}, subject="unit") if _in_service(r)]
+    keys = [key for r in rows if (key := r.optional_str("profileKey")) is not None]
     profiles = _series(store, keys, horizon.first_step, horizon.steps)
     for r in rows:
-        iri = str(r["unit"].value)
-        nominal = _float(r["p"])
-        key = str(r["profileKey"].value) if r["profileKey"] is not None else None
+        iri = r.iri("unit")
+        nominal = r.float("p")
+        key = r.optional_str("profileKey")
         shape = profiles[key] if key is not None else np.ones(horizon.steps)
         yield iri, _name(r, iri), frozen_array(nominal * shape), key
 
@@ -257,21 +284,22 @@ def _series(store: Store, keys: list[str], start: int, count: int) -> dict[str, 
 def read_storage(store: Store, grid: str) -> tuple[StorageUnit, ...]:
     """Storage units with an energy capacity above zero (the others cannot store anything)."""
     units = []
-    for r in store.query(load_query(_PACKAGE, "dispatch_storage.rq"), {"grid": NamedNode(grid)}):
-        iri = str(r["unit"].value)
-        if not _in_service(r) or r["capacity"] is None or _float(r["capacity"]) <= 0:
+    for r in _rows(store, "dispatch_storage.rq", {"grid": NamedNode(grid)}, subject="unit"):
+        iri = r.iri("unit")
+        capacity = r.optional_float("capacity")
+        if not _in_service(r) or capacity is None or capacity <= 0:
             continue
         for prop, var in (("et:ratedApparentPower", "power"), ("et:roundTripEfficiency", "efficiency")):
-            if r[var] is None:
+            if not r.has(var):
                 raise InputError(f"storage <{iri}> has an energy capacity but no {prop}")
         units.append(
             StorageUnit(
                 iri=iri,
                 name=_name(r, iri),
-                power_mw=_float(r["power"]),
-                capacity_mwh=_float(r["capacity"]),
-                efficiency=_float(r["efficiency"]),
-                self_discharge_per_day=(_float(r["selfDischarge"]) / 100.0 if r["selfDischarge"] is not None else 0.0),
+                power_mw=r.float("power"),
+                capacity_mwh=capacity,
+                efficiency=r.float("efficiency"),
+                self_discharge_per_day=(r.optional_float("selfDischarge") or 0.0) / 100.0,
             )
         )
     return tuple(units)
@@ -290,19 +318,19 @@ def read_market(
     """
     rows = [
         r
-        for r in store.query(load_query(_PACKAGE, "dispatch_external_grids.rq"), {"grid": NamedNode(grid)})
-        if _in_service(r) and r["market"] is not None
+        for r in _rows(store, "dispatch_external_grids.rq", {"grid": NamedNode(grid)}, subject="ext")
+        if _in_service(r) and r.has("market")
     ]
-    markets = {str(r["market"].value) for r in rows}
+    markets = {r.iri("market") for r in rows}
     if len(markets) > 1:
         raise InputError(f"the external grids of <{grid}> trade on {len(markets)} markets; one is supported")
-    known = {str(r["market"].value): r for r in store.query(load_query(_PACKAGE, "dispatch_markets.rq"))}
+    known = {r.iri("market"): r for r in _rows(store, "dispatch_markets.rq", subject="market")}
     if not markets and len(known) != 1:
         raise InputError(f"the grid <{grid}> has no external grid that trades on a market (et:tradesOn)")
     market = next(iter(markets)) if markets else next(iter(known))
     if market not in known:
         raise InputError(f"<{market}> is named by et:tradesOn but is not an et:Market")
-    limits = [_float(r["maxP"]) if r["maxP"] is not None else math.inf for r in rows]
+    limits = [limit if (limit := r.optional_float("maxP")) is not None else math.inf for r in rows]
     limit = sum(limits) if rows else 0.0
     price, source = _market_price(
         store, known[market], market, model, horizon, own if grid_prices(known[market], grid) else None
@@ -312,28 +340,27 @@ def read_market(
         price=frozen_array(price),
         spread=model.spread,
         limit_mw=None if math.isinf(limit) else limit,
-        external_grids=tuple(str(r["ext"].value) for r in rows),
+        external_grids=tuple(r.iri("ext") for r in rows),
         price_source=source,
     )
 
 
 def _market_price(
     store: Store,
-    row: QuerySolution,
+    row: Row,
     market: str,
     model: CostModel,
     horizon: Horizon,
     own: tuple[tuple[ThermalUnit, ...], tuple[Load, ...], tuple[RenewableUnit, ...]] | None = None,
 ) -> tuple[FloatArray, str]:
-    reference, key = row["referenceGrid"], row["priceKey"]
+    ref, key = row.optional_iri("referenceGrid"), row.optional_str("priceKey")
     if key is not None:
-        values = store.series.read(str(key.value), horizon.first_step, horizon.steps)
+        values = store.series.read(key, horizon.first_step, horizon.steps)
         if len(values) < horizon.steps:
-            raise InputError(f"the price series {key.value!r} of <{market}> ends before the horizon")
-        return values, str(key.value)
-    if reference is None:
+            raise InputError(f"the price series {key!r} of <{market}> ends before the horizon")
+        return values, key
+    if ref is None:
         raise InputError(f"market <{market}> has neither a price series (et:hasPriceSeries) nor et:priceReferenceGrid")
-    ref = str(reference.value)
     if own is not None:
         thermal, loads, renewables = own
     else:
@@ -351,10 +378,9 @@ def _market_price(
     return merit_order_price(fleet, demand - supply), ref
 
 
-def grid_prices(row: QuerySolution, grid: str) -> bool:
+def grid_prices(row: Row, grid: str) -> bool:
     """Whether the market of ``row`` takes its merit order from ``grid`` itself."""
-    reference = row["referenceGrid"]
-    return reference is not None and str(reference.value) == grid
+    return row.optional_iri("referenceGrid") == grid
 
 
 def _require_reference(store: Store, grid: str, market: str) -> None:
@@ -365,16 +391,9 @@ def _require_reference(store: Store, grid: str, market: str) -> None:
         )
 
 
-def _in_service(row: QuerySolution) -> bool:
-    flag = row["inService"]
-    return flag is None or str(flag.value) in ("true", "1")
+def _in_service(row: Row) -> bool:
+    return row.optional_bool("inService") is not False
 
 
-def _name(row: QuerySolution, iri: str) -> str:
-    name = row["name"]
-    return str(name.value) if name is not None else iri.rsplit("/", 1)[-1]
-
-
-def _float(term: object) -> float:
-    assert isinstance(term, Literal), term
-    return float(term.value)
+def _name(row: Row, iri: str) -> str:
+    return row.optional_str("name") or iri.rsplit("/", 1)[-1]

@@ -19,6 +19,7 @@ from enertwin.kg.errors import InputError
 from enertwin.kg.provenance.ledger import Ledger, Receipt
 from enertwin.kg.provenance.record import SOFTWARE_AGENT, ActivityRecord, agent_triples, boolean
 from enertwin.kg.queries import load_query
+from enertwin.kg.rows import read_rows
 from enertwin.kg.series_snapshot import SnapshotSeries
 from enertwin.kg.store import Store
 from enertwin.reasoning.decision_reader import find_decision
@@ -64,8 +65,7 @@ def replay(store: Store, iri: str, ledger: Ledger | None = None) -> ReplayOutcom
     began = datetime.now(UTC)
     decision = NamedNode(find_decision(store, iri).decision)
     run = recorded_run(store, decision)
-    versions, snapshot = recorded_inputs(store, decision)
-    view = store.view(versions, SnapshotSeries(store.series, snapshot))
+    versions, view = recorded_view(store, decision)
     problem = read_problem(view, run.grid, run.case, run.start, run.steps, run.cost_model)
     result = solve_dispatch(problem, run.settings, run.window, run.overlap, None)
     series = dict(schedule_series(result))
@@ -86,49 +86,51 @@ def replay(store: Store, iri: str, ledger: Ledger | None = None) -> ReplayOutcom
 
 def recorded_run(store: Store, decision: NamedNode) -> RecordedRun:
     """The problem and settings decision ``decision`` recorded."""
-    rows = list(store.query(load_query(_PACKAGE, "replay_settings.rq"), {"decision": decision}))
+    found = store.query(load_query(_PACKAGE, "replay_settings.rq"), {"decision": decision})
+    rows = read_rows(found, "decision", SETTING_PROPERTIES, "replay_settings.rq")
     if not rows:
         raise InputError(f"the decision <{decision.value}> records no replayable run (made before provenance records?)")
-    r = {name: (str(rows[0][name].value) if rows[0][name] is not None else None) for name in _VARIABLES}
+    r = rows[0]
     settings = SolverSettings(
-        time_limit=float(r["timeLimit"] or 0),
-        workers=int(r["workers"] or 0),
-        relative_gap=float(r["gap"] or 0),
-        absolute_gap=float(r["absoluteGap"] or 0),
-        seed=int(r["seed"] or 0),
-        deterministic_time=float(r["deterministicTime"]) if r["deterministicTime"] is not None else None,
-        lp_guide=r["lpGuided"] == "true",
+        time_limit=r.float("timeLimit"),
+        workers=r.int("workers"),
+        relative_gap=r.float("gap"),
+        absolute_gap=r.float("absoluteGap"),
+        seed=r.int("seed"),
+        deterministic_time=r.optional_float("deterministicTime"),
+        lp_guide=r.bool("lpGuided"),
     )
     return RecordedRun(
-        grid=str(r["grid"]),
-        case=str(r["case"]),
-        start=datetime.fromisoformat(str(r["start"])),
-        steps=int(str(r["steps"])),
-        window=int(str(r["window"])),
-        overlap=int(str(r["overlap"])),
-        cost_model=r["model"],
+        grid=r.iri("grid"),
+        case=r.str("case"),
+        start=r.datetime("start"),
+        steps=r.int("steps"),
+        window=r.int("window"),
+        overlap=r.int("overlap"),
+        cost_model=r.optional_iri("model"),
         settings=settings,
-        schedule_hash=str(r["scheduleHash"]),
+        schedule_hash=r.regarding("schedule").str("scheduleHash"),
     )
 
 
-_VARIABLES = [
-    "grid",
-    "case",
-    "start",
-    "steps",
-    "window",
-    "overlap",
-    "model",
-    "timeLimit",
-    "workers",
-    "gap",
-    "absoluteGap",
-    "seed",
-    "deterministicTime",
-    "lpGuided",
-    "scheduleHash",
-]
+SETTING_PROPERTIES = {  # query variable → the property it reads, for error messages
+    "grid": "et:dispatchedGrid",
+    "case": "et:caseName",
+    "start": "et:horizonStart",
+    "steps": "et:stepCount",
+    "window": "et:windowSteps",
+    "overlap": "et:overlapSteps",
+    "model": "prov:used",
+    "timeLimit": "et:timeLimit",
+    "workers": "et:workerCount",
+    "gap": "et:relativeGapLimit",
+    "absoluteGap": "et:absoluteGapLimit",
+    "seed": "et:randomSeed",
+    "deterministicTime": "et:deterministicTimeLimit",
+    "lpGuided": "et:lpGuided",
+    "scheduleHash": "et:contentHash",
+}
+INPUT_PROPERTIES = {"kind": "rdf:type", "logical": "prov:specializationOf", "hash": "et:contentHash"}
 
 
 def recorded_inputs(store: Store, decision: NamedNode) -> tuple[dict[NamedNode, NamedNode], str]:
@@ -136,12 +138,13 @@ def recorded_inputs(store: Store, decision: NamedNode) -> tuple[dict[NamedNode, 
     versions: dict[NamedNode, NamedNode] = {}
     snapshot = None
     present = set(store.backend.named_graphs())
-    rows = list(store.query(load_query(_PACKAGE, "replay_inputs.rq"), {"decision": decision}))  # read whole first
-    for r in rows:
-        entity, recorded = r["entity"], str(r["hash"].value)
-        if r["kind"] == ns.SERIES_SNAPSHOT:
+    found = store.query(load_query(_PACKAGE, "replay_inputs.rq"), {"decision": decision})
+    for r in read_rows(found, "entity", INPUT_PROPERTIES, "replay_inputs.rq"):  # read whole first
+        recorded = r.str("hash")
+        if r.iri("kind") == ns.SERIES_SNAPSHOT.value:
             snapshot = recorded
             continue
+        entity = NamedNode(r.iri("entity"))
         if entity not in present:
             raise InputError(
                 f"the graph version <{entity.value}> that <{decision.value}> read is no longer in the store"
@@ -152,10 +155,19 @@ def recorded_inputs(store: Store, decision: NamedNode) -> tuple[dict[NamedNode, 
                 f"the graph version <{entity.value}> changed since <{decision.value}> read it: "
                 f"its hash is {actual}, not {recorded}"
             )
-        versions[r["logical"]] = entity
+        versions[NamedNode(r.iri("logical"))] = entity
     if snapshot is None or not versions:
         raise InputError(f"the decision <{decision.value}> records no input versions or series snapshot to replay from")
     return versions, snapshot
+
+
+def recorded_view(store: Store, decision: NamedNode) -> tuple[dict[NamedNode, NamedNode], Store]:
+    """The versions ``decision`` read and a read-only view of exactly them and its series snapshot.
+
+    Replay and explain read through it, so a graph changed after the decision does not change them.
+    """
+    versions, snapshot = recorded_inputs(store, decision)
+    return versions, store.view(versions, SnapshotSeries(store.series, snapshot))
 
 
 def first_difference(store: Store, decision: NamedNode, series: dict[str, tuple[str | None, str, np.ndarray]]) -> str:

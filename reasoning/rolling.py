@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from enertwin.kg.errors import InputError
+from enertwin.reasoning.cancel import Cancellation
 from enertwin.reasoning.problem import DispatchProblem, Horizon, frozen_array
 from enertwin.reasoning.schedule import Schedule, schedule_cost
 from enertwin.reasoning.solver import DispatchResult, SolverSettings, solve
@@ -29,6 +30,7 @@ def solve_rolling(
     window: int = 96,
     overlap: int = 24,
     progress: Progress | None = None,
+    cancel: Cancellation | None = None,
 ) -> DispatchResult:
     """Solve ``problem`` window by window; ``settings.time_limit`` applies to each window."""
     if not 0 <= overlap < window:
@@ -44,7 +46,7 @@ def solve_rolling(
         last = first + length == total
         keep = length if last else window - overlap
         step(f"window {len(parts) + 1}: steps {first}-{first + length - 1}", first / total)
-        result = solve(window_problem(problem, current, first, length), settings)
+        result = solve(window_problem(problem, current, first, length), settings, cancel)
         if result.schedule is None:
             return dataclasses.replace(result, problem=problem, solve_seconds=time.perf_counter() - started)
         statuses.append(result.status)

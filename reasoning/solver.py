@@ -13,6 +13,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 from pydantic import BaseModel, ConfigDict, Field
 
+from enertwin.reasoning.cancel import Cancellation
 from enertwin.reasoning.cpsat_model import DispatchModel, build_model
 from enertwin.reasoning.infeasibility import Conflict, diagnose
 from enertwin.reasoning.problem import DispatchProblem
@@ -82,26 +83,34 @@ def cp_parameters(settings: SolverSettings, time_left: float | None = None) -> c
     return solver
 
 
-def solve(problem: DispatchProblem, settings: SolverSettings | None = None) -> DispatchResult:
+def solve(
+    problem: DispatchProblem, settings: SolverSettings | None = None, cancel: Cancellation | None = None
+) -> DispatchResult:
     """Build and solve the CP-SAT model of ``problem`` within ``settings.time_limit`` (wall clock, all phases).
 
     The LP guide is never cut short while it is within the limit, and CP-SAT always gets at least
     ``SEARCH_SHARE`` of it, so a run may overshoot the limit by that share when the LPs are slow.
+    ``cancel`` stops the run from another thread (:class:`~enertwin.kg.errors.Cancelled` is raised).
     """
     settings = settings or SolverSettings()
+    cancel = cancel or Cancellation()
     started = time.perf_counter()
     dm = build_model(problem)
+    cancel.check()
     lp_bound, hint = _guide(dm, settings) if settings.lp_guide else (None, {})
+    cancel.check()
     spent = time.perf_counter() - started
     time_left = max(SEARCH_SHARE * settings.time_limit, settings.time_limit - spent)
     solver = cp_parameters(settings, time_left)
     solver.parameters.absolute_gap_limit = settings.absolute_gap / dm.scaling.objective_eur
-    status = solver.solve(dm.model)
+    with cancel.watching(solver):
+        status = solver.solve(dm.model)
     if status == cp_model.INFEASIBLE and lp_bound is not None:
         # the LP bound is a cut; should numerical noise have made it too tight, solve without it
         dm.model.proto.constraints.pop()
         lp_bound = None
-        status = solver.solve(dm.model)
+        with cancel.watching(solver):
+            status = solver.solve(dm.model)
     seconds = time.perf_counter() - started
     name = solver.status_name(status)
     if status == cp_model.INFEASIBLE:

@@ -220,7 +220,8 @@ def _objects(
     if kind is Kind.FUEL:
         return values.astype(str).map(lambda code: _iri(f"{ns.ID_BASE}fuel/{quote(code, safe='')}"))
     if kind is Kind.PROFILE:
-        assert profile_table is not None
+        if profile_table is None:
+            raise ValueError("simbench_mapping.ttl maps a profile column of a table that names no profile table")
         return values.astype(str).map(lambda p: _iri(series_iri(base, profile_table, p + suffix)))
     raise AssertionError(kind)
 

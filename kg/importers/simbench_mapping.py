@@ -16,6 +16,7 @@ from importlib.resources import files
 from pyoxigraph import NamedNode, QuerySolutions, RdfFormat, Store
 
 from enertwin.kg.queries import load_query
+from enertwin.kg.rows import solutions
 
 PACKAGE = "enertwin.kg.importers"
 
@@ -72,9 +73,7 @@ def _mapping() -> Store:
 
 
 def _rows(name: str) -> QuerySolutions:
-    rows = _mapping().query(load_query(PACKAGE, name))
-    assert isinstance(rows, QuerySolutions)
-    return rows
+    return solutions(_mapping().query(load_query(PACKAGE, name)), name)
 
 
 def _kind(term: NamedNode) -> Kind:

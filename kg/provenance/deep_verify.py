@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from pyoxigraph import NamedNode, QuerySolutions
+from pyoxigraph import NamedNode
 from pyoxigraph import Store as PyoxigraphStore
 
 from enertwin.kg.errors import InputError
 from enertwin.kg.provenance.canonical import canonical_hash
 from enertwin.kg.provenance.series_digest import stored_digest
 from enertwin.kg.queries import load_query
+from enertwin.kg.rows import solutions
 from enertwin.kg.series_snapshot import SnapshotSeries
 from enertwin.kg.store import Store
 
@@ -51,7 +52,8 @@ class DeepCheck:
 
     def _generated(self, scratch: PyoxigraphStore) -> str | None:
         for version, graph, digest in _rows(scratch, "generated_versions.rq", ("version", "graph", "hash")):
-            assert isinstance(version, NamedNode) and isinstance(graph, NamedNode)
+            if not isinstance(version, NamedNode) or not isinstance(graph, NamedNode):
+                return f"it says it generated {version} of {graph}, which are not both IRIs"
             live = self.live.get(graph) == version
             if version not in self.present and not live:
                 continue  # replaced by a later write and dropped: nothing of it is left
@@ -93,6 +95,5 @@ class DeepCheck:
 
 def _rows(scratch: PyoxigraphStore, query: str, names: Sequence[str]) -> list[tuple[NamedNode, ...]]:
     """The ``names`` columns of ``query`` over one record's triples."""
-    rows = scratch.query(load_query(_PACKAGE, query))
-    assert isinstance(rows, QuerySolutions)
+    rows = solutions(scratch.query(load_query(_PACKAGE, query)), query)
     return [tuple(r[n] for n in names) for r in rows]

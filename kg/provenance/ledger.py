@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,13 +24,23 @@ from enertwin.kg.provenance.canonical import canonical_hash
 from enertwin.kg.provenance.keys import Signer
 from enertwin.kg.provenance.record import ActivityRecord, Term, agent_triples, integer, person_node, text, timestamp
 from enertwin.kg.queries import load_query
-from enertwin.kg.store import META_GRAPH, PreparedWrite, Store, WriteReport
+from enertwin.kg.rows import read_rows
+from enertwin.kg.store import META_GRAPH, PreparedDrop, PreparedWrite, Store, WriteReport
 
 GENESIS = "0" * 64
 LEDGER_NODE = NamedNode(ns.ID_BASE + "ledger")
 RECORD_GRAPH_BASE = ns.GRAPH_BASE + "record/"
 _PACKAGE = "enertwin.kg.provenance"
 ATTEMPTS = 30  # compare-and-set tries before a writer gives up
+ENTRY_PROPERTIES = {  # query variable → the meta-graph property it reads, for error messages
+    "seq": "et:sequenceNumber",
+    "hash": "et:recordHash",
+    "signature": "et:signature",
+    "key": "et:signedBy",
+    "size": "et:treeSize",
+    "root": "et:rootHash",
+    "time": "prov:generatedAtTime",
+}
 
 
 def record_graph(seq: int) -> NamedNode:
@@ -92,16 +102,20 @@ class Receipt:
 def entries(store: Store, record: NamedNode | None = None) -> list[LedgerEntry]:
     """The ledger's entries in sequence order (only ``record``'s, when given)."""
     bindings = {"record": record} if record is not None else None
-    rows = store.backend.select(load_query(_PACKAGE, "ledger_entries.rq"), bindings, graphs=[META_GRAPH])
+    found = store.backend.select(load_query(_PACKAGE, "ledger_entries.rq"), bindings, graphs=[META_GRAPH])
     return [
-        LedgerEntry(int(r["seq"].value), r["record"], r["hash"].value, r["signature"].value, r["key"]) for r in rows
+        LedgerEntry(
+            r.int("seq"), NamedNode(r.iri("record")), r.str("hash"), r.str("signature"), NamedNode(r.iri("key"))
+        )
+        for r in read_rows(found, "record", ENTRY_PROPERTIES, "ledger_entries.rq")
     ]
 
 
 def tree_head(store: Store) -> TreeHead | None:
     """The current signed tree head, if any record was ever appended."""
-    for r in store.backend.select(load_query(_PACKAGE, "tree_head.rq"), graphs=[META_GRAPH]):
-        return TreeHead(int(r["size"].value), r["root"].value, r["time"].value, r["signature"].value, r["key"])
+    found = store.backend.select(load_query(_PACKAGE, "tree_head.rq"), graphs=[META_GRAPH])
+    for r in read_rows(found, None, ENTRY_PROPERTIES, "tree_head.rq"):
+        return TreeHead(r.int("size"), r.str("root"), r.str("time"), r.str("signature"), NamedNode(r.iri("key")))
     return None
 
 
@@ -169,8 +183,14 @@ def _check_sequence(listed: Sequence[LedgerEntry]) -> None:
         raise StoreError("the ledger's sequence has gaps; run `enertwin audit verify` before appending")
 
 
+Listener = Callable[[Receipt, ActivityRecord], None]
+
+
 class Ledger:
-    """Appends signed records to a store; concurrent writers serialise on the ledger head (compare-and-set)."""
+    """Appends signed records to a store; concurrent writers serialise on the ledger head (compare-and-set).
+
+    ``listeners`` are told of each record once it is committed (the Twin's commit events).
+    """
 
     def __init__(self, store: Store, signer: Signer | None = None) -> None:
         """``signer`` defaults to the key ``enertwin init`` made (an :class:`InputError` if there is none)."""
@@ -180,6 +200,7 @@ class Ledger:
         self._listed: list[LedgerEntry] = []
         self._published = False
         self.retries = 0  # compare-and-set commits this ledger lost to another writer and retried
+        self.listeners: list[Listener] = []
 
     def append(
         self,
@@ -187,18 +208,23 @@ class Ledger:
         writes: Sequence[PreparedWrite] = (),
         retain: Sequence[NamedNode] = (),
         series: tuple[pd.DataFrame, str] | None = None,
+        drops: Sequence[PreparedDrop] = (),
     ) -> Receipt:
         """Append a record of ``activity``, committing ``writes`` with it and retaining the ``retain`` versions.
 
-        ``series`` (a frame and its key prefix) are values the record's graph refers to.
+        ``series`` (a frame and its key prefix) are values the record's graph refers to; ``drops``
+        are graphs removed in the same commit (each only if its version is still the live one).
         """
         self._publish_once()
-        return self._append([activity], writes, retain, series)[0]
+        receipt = self._append([activity], writes, retain, series, drops)[0]
+        for drop in drops:
+            self.store._finish_drop(drop)
+        return receipt
 
     def append_many(self, activities: Sequence[ActivityRecord]) -> list[Receipt]:
         """Append one record per activity in one commit, validated together (an agent's burst of actions)."""
         self._publish_once()
-        return self._append(activities, (), (), None) if activities else []
+        return self._append(activities, (), (), None, ()) if activities else []
 
     def key_published(self) -> bool:
         """Whether the signer's public key is published in this store."""
@@ -215,7 +241,7 @@ class Ledger:
         activity.generated(self.key, ns.SIGNING_KEY, facts)
         activity.associate(person, ns.OPERATOR_ROLE).extend(agent_triples(self.signer.identity))
         self._published = True
-        return self._append([activity], (), (), None)[0]
+        return self._append([activity], (), (), None, ())[0]
 
     def _publish_once(self) -> None:
         if not self._published and not self.key_published():
@@ -236,12 +262,13 @@ class Ledger:
         writes: Sequence[PreparedWrite],
         retain: Sequence[NamedNode],
         series: tuple[pd.DataFrame, str] | None,
+        drops: Sequence[PreparedDrop],
     ) -> list[Receipt]:
         """Append as a compare-and-set on the ledger head; a writer that lost rebuilds its records and retries."""
         for attempt in range(ATTEMPTS):
             known = len(self._entries())
             try:
-                return self._try_append(activities, writes, retain, series)
+                receipts = self._try_append(activities, writes, retain, series, drops)
             except CommitConflict:
                 head = tree_head(self.store)
                 if head is not None and head.size == known:
@@ -250,6 +277,11 @@ class Ledger:
                     ) from None
                 self.retries += 1
                 time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 (not crypto) spread the retries of several losers
+                continue
+            for receipt, activity in zip(receipts, activities, strict=True):
+                for listener in list(self.listeners):
+                    listener(receipt, activity)
+            return receipts
         raise StoreError(
             f"another writer kept appending to the ledger; this record was not stored (tried {ATTEMPTS} times)"
         )
@@ -260,6 +292,7 @@ class Ledger:
         writes: Sequence[PreparedWrite],
         retain: Sequence[NamedNode],
         series: tuple[pd.DataFrame, str] | None,
+        drops: Sequence[PreparedDrop] = (),
     ) -> list[Receipt]:
         """One attempt: records built on the head as read, committed only if that head is still current."""
         listed = list(self._entries())
@@ -285,11 +318,13 @@ class Ledger:
         def applied() -> bool:
             return any(e.record_hash == first.record_hash for e in entries(self.store, first.record))
 
+        unlinks = " ".join(f"{d.graph} {ns.CURRENT_VERSION} {d.version} ." for d in drops)
+        still_live = " ".join(f"GRAPH {META_GRAPH} {{ {d.graph} {ns.CURRENT_VERSION} {d.version} }}" for d in drops)
         reports = self.store.commit(
             [*writes, *records],
             self._ledger_facts(added, listed, now, retain),
-            forget=f"{LEDGER_NODE} ?headP ?headO .",
-            where=_head_guard(*expected, first.seq),
+            forget=f"{LEDGER_NODE} ?headP ?headO . {unlinks}",
+            where=f"{_head_guard(*expected, first.seq)} {still_live}",
             applied=applied,
         )
         self._listed = listed

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from pyoxigraph import NamedNode, Quad, QuerySolutions, RdfFormat, parse
+from pyoxigraph import NamedNode, Quad, RdfFormat, parse
 from pyoxigraph import Store as PyoxigraphStore
 
 from enertwin.kg import namespaces as ns
@@ -33,6 +33,7 @@ from enertwin.kg.provenance.ledger import (
 )
 from enertwin.kg.provenance.series_digest import SeriesEntry, series_digest
 from enertwin.kg.queries import load_query
+from enertwin.kg.rows import solutions
 from enertwin.kg.store import Store
 
 _PACKAGE = "enertwin.kg.provenance"
@@ -140,8 +141,7 @@ def _check_payload(store: Store, quads: list[Quad], checked: dict[str, str], dee
     scratch = PyoxigraphStore()
     scratch.extend(Quad(q.subject, q.predicate, q.object) for q in quads)
     schedules: dict[str, tuple[str, dict[str, SeriesEntry]]] = {}
-    rows = scratch.query(load_query(_PACKAGE, "schedule_series.rq"))
-    assert isinstance(rows, QuerySolutions)
+    rows = solutions(scratch.query(load_query(_PACKAGE, "schedule_series.rq")), "schedule_series.rq")
     wanted = [(r["schedule"].value, r["hash"].value, r["key"].value, r["asset"], r["quantity"].value) for r in rows]
     values = store.series.read_many([key for _, _, key, _, _ in wanted]) if wanted else {}
     for schedule, digest, key, asset, quantity in wanted:
@@ -152,8 +152,7 @@ def _check_payload(store: Store, quads: list[Quad], checked: dict[str, str], dee
         if series_digest(series) != digest:
             return f"the values of schedule <{schedule}> in the series store differ from its signed hash"
     present = set(store.backend.named_graphs())
-    used = scratch.query(load_query(_PACKAGE, "used_versions.rq"))
-    assert isinstance(used, QuerySolutions)
+    used = solutions(scratch.query(load_query(_PACKAGE, "used_versions.rq")), "used_versions.rq")
     for r in list(used):
         version, digest = r["version"], r["hash"].value
         if version not in present:

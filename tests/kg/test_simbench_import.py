@@ -113,7 +113,7 @@ def test_import_against_a_cost_model_without_oil_is_rejected_whole(tmp_path) -> 
     end = without_oil.index(" .", without_oil.index("et:minDownTime", start)) + 2
     without_oil = without_oil[:start] + without_oil[end:]
     with Store.open(tmp_path / "store") as store:
-        store.load_cost_model(without_oil)
+        store._load_cost_model(without_oil)
         before = store.canonical_dump()
         values = store.series.count()
         try:

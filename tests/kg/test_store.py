@@ -202,14 +202,14 @@ def test_dropping_the_cost_model_that_units_need_is_rejected(store: Store) -> No
     store.replace_graph(PORTFOLIO, uses_reference_fuel)
     before = store.canonical_dump()
     with pytest.raises(ValidationError):
-        store.drop_graph(COST_GRAPH)
+        store._drop_graph(COST_GRAPH)
     assert store.canonical_dump() == before
 
 
 def test_dropping_a_graph_removes_it(store: Store) -> None:
     _with_series(store)
     store.replace_graph(PORTFOLIO, _portfolio())
-    store.drop_graph(PORTFOLIO)
+    store._drop_graph(PORTFOLIO)
     assert PORTFOLIO not in store.graphs()
     assert _assets(store) == 0
 
@@ -226,7 +226,7 @@ def test_user_values_are_bound_as_terms_not_pasted(store: Store) -> None:
 def test_user_cost_model_replaces_the_default(store: Store) -> None:
     turtle = (Path(__file__).resolve().parents[2] / "kg" / "cost_table.ttl").read_bytes()
     cheaper = turtle.replace(b'et:marginalCost "48.0"', b'et:marginalCost "30.0"')
-    store.load_cost_model(cheaper)
+    store._load_cost_model(cheaper)
     rows = store.query(
         "PREFIX et: <https://w3id.org/enertwin/ontology#> "
         'SELECT ?c WHERE { ?e et:forFuelType ?f ; et:marginalCost ?c . ?f et:fuelCode "gas" }'
@@ -238,7 +238,7 @@ def test_bad_cost_model_is_rejected(store: Store) -> None:
     turtle = (Path(__file__).resolve().parents[2] / "kg" / "cost_table.ttl").read_bytes()
     before = store.canonical_dump()
     with pytest.raises(ValidationError, match="ramp"):
-        store.load_cost_model(turtle.replace(b'et:rampShare "0.25"', b'et:rampShare "1.5"'))
+        store._load_cost_model(turtle.replace(b'et:rampShare "0.25"', b'et:rampShare "1.5"'))
     assert store.canonical_dump() == before
 
 

@@ -17,6 +17,7 @@ import pytest
 from pydantic import ValidationError as PydanticValidationError
 from pyoxigraph import NamedNode
 
+from enertwin import Twin
 from enertwin.kg.errors import InputError
 from enertwin.kg.importers.simbench import grid_node, resolve_code
 from enertwin.kg.store import Store, default_cost_table
@@ -375,7 +376,7 @@ def edited_costs(kg: Store, solved: Callable[[Case], Solved], monkeypatch: pytes
     """The store's cost model with a higher spread and dearer hard coal, the checker told the same; yields the run
     of HV_DAY under the reference costs (solved before the change)."""
     before = solved(HV_DAY)
-    kg.load_cost_model(_edited_cost_table())
+    Twin(kg).load_costs(_edited_cost_table(), "the edited cost table")
     row = ref.COST_TABLE["hard coal"]
     monkeypatch.setattr(ref, "MARKET_SPREAD_EUR_PER_MWH", NEW_SPREAD)
     monkeypatch.setitem(
@@ -394,7 +395,7 @@ def edited_costs(kg: Store, solved: Callable[[Case], Solved], monkeypatch: pytes
     try:
         yield before
     finally:
-        kg.load_cost_model(default_cost_table())
+        Twin(kg).load_costs(default_cost_table(), "the shipped cost table")
         ref._price_fleet.cache_clear()
 
 

@@ -1,0 +1,481 @@
+"""The twin: one object that owns the store, its series, the ledger and the signer, and offers the use cases.
+
+The CLI, agents and GraphQL resolvers call the same methods. Every write is one provenance
+record committed with what it wrote, and subscribers are told of each commit.
+
+>>> with Twin.open(None) as twin:  # in memory; a path keeps it on disk, http(s):// talks to oxigraph serve
+...     sorted(twin.graphs())
+...     twin.costs().columns[:3]
+['https://w3id.org/enertwin/graph/costs', 'https://w3id.org/enertwin/graph/ontology']
+['model', 'fuel', 'marginal_eur_per_mwh']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+from pyoxigraph import NamedNode, RdfFormat
+
+from enertwin.events import Callback, CommitStream, Subscribers, Subscription
+from enertwin.jobs import OptimiseJob
+from enertwin.kg import namespaces as ns
+from enertwin.kg.errors import EvidenceError, InputError
+from enertwin.kg.importers.simbench import (
+    ImportResult,
+    code_of_grid,
+    ensure_imported,
+    grid_node,
+    import_simbench,
+    resolve_code,
+)
+from enertwin.kg.provenance.checkpoint import Checkpoint, Consistency, checkpoint, consistency
+from enertwin.kg.provenance.export import export_records
+from enertwin.kg.provenance.human import record_verdict
+from enertwin.kg.provenance.keyring import endorsement, public_key
+from enertwin.kg.provenance.keys import KEY_FILE, Identity, Signer, key_folder, key_id
+from enertwin.kg.provenance.ledger import Ledger, Receipt, entries, key_node, record_contents
+from enertwin.kg.provenance.policy import record_policy_verdict
+from enertwin.kg.provenance.proof import InclusionProof, find_entry, inclusion_proof
+from enertwin.kg.provenance.record import SOFTWARE_AGENT, ActivityRecord, agent_triples, text
+from enertwin.kg.provenance.recorded_write import Source, replace_recorded
+from enertwin.kg.provenance.verify import Verdict, verify
+from enertwin.kg.queries import Bindings, load_query
+from enertwin.kg.query_guard import check_user_query
+from enertwin.kg.rdf_input import require_triples
+from enertwin.kg.reports import ReportInfo, ReportTable, list_reports, run_report
+from enertwin.kg.store import COST_GRAPH, Store, WriteReport
+from enertwin.kg.terms import PlainValue, to_python
+from enertwin.kg.topology import check_topology
+from enertwin.kg.violation import Violation
+from enertwin.reasoning.cancel import Cancellation
+from enertwin.reasoning.decision_reader import find_decision, provenance
+from enertwin.reasoning.dispatch import DispatchRun, read_run, record_run, solve_dispatch
+from enertwin.reasoning.explain import Explanation, explain
+from enertwin.reasoning.portfolio_reader import reference_grids
+from enertwin.reasoning.replay import ReplayOutcome, replay
+from enertwin.requests import OptimiseRequest
+
+Progress = Callable[[str, float], None]
+
+
+def _quiet(_stage: str, _fraction: float) -> None:
+    """A progress callback that shows nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """Query results as plain Python values (:func:`~enertwin.kg.terms.to_python`), ready to print or serialise."""
+
+    columns: list[str]
+    rows: list[dict[str, PlainValue]]
+
+
+@dataclass(frozen=True, slots=True)
+class CostsLoaded:
+    """A replaced cost model: what was written, and its record (``None``: the same model was already live)."""
+
+    report: WriteReport
+    receipt: Receipt | None
+
+
+@dataclass(frozen=True, slots=True)
+class KeySetup:
+    """The signing key after :meth:`Twin.init`: where it is, whether it was created, where it was published."""
+
+    path: Path
+    created: bool
+    signer: Signer
+    published: Receipt | None
+
+    @property
+    def genesis(self) -> bool:
+        """Whether this key's publication is the store's first record (pin it outside the store)."""
+        return self.published is not None and self.published.entry.seq == 1
+
+
+@dataclass(frozen=True, slots=True)
+class HumanVerdict:
+    """An approval or override: the decision it concerns and its record."""
+
+    decision: str
+    schedule: str
+    receipt: Receipt
+
+
+@dataclass(frozen=True, slots=True)
+class Endorsement:
+    """Another operator's key published in a record the twin's key signed."""
+
+    key_id: str
+    receipt: Receipt
+    signed_before: tuple[int, ...]
+
+
+class Twin:
+    """A digital twin: the store, its series, the signed ledger and the use cases over them.
+
+    Open one with :meth:`open`; use it as a context manager, or call :meth:`close`. Methods are
+    safe to call from several threads (one call at a time touches the store); an optimise job
+    solves without holding the twin.
+    """
+
+    def __init__(self, store: Store, *, signer: Signer | None = None, keys: Path | None = None) -> None:
+        """Wrap an opened store; most callers want :meth:`open`. ``keys``: the key folder (``$ENERTWIN_HOME/keys``)."""
+        self._store = store
+        self._signer = signer
+        self._keys = keys
+        self._ledger: Ledger | None = None
+        self._lock = threading.RLock()
+        self._subscribers = Subscribers()
+        self._jobs: list[OptimiseJob] = []
+
+    @classmethod
+    def open(
+        cls,
+        location: str | Path | None = None,
+        *,
+        read_only: bool = False,
+        signer: Signer | None = None,
+        keys: Path | None = None,
+    ) -> Twin:
+        """Open the twin at ``location``: ``None`` in memory, a directory on disk, ``http(s)://…`` a remote endpoint.
+
+        ``read_only`` opens an existing disk store for reading only (beside a process writing it).
+        The signing key is read when the first record is written (``signer`` gives one directly).
+        """
+        return cls(Store.open(location, read_only=read_only), signer=signer, keys=keys)
+
+    def __enter__(self) -> Twin:
+        """Use as a context manager that closes the twin."""
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        """Close on leaving the ``with`` block."""
+        self.close()
+
+    def close(self) -> None:
+        """Cancel running jobs, wait for them, and close the store and its series."""
+        for job in self._jobs:
+            job.cancel()
+        for job in self._jobs:
+            job.wait()
+        with self._lock:
+            self._store.close()
+
+    @contextmanager
+    def _holding(self) -> Iterator[Store]:
+        with self._lock:
+            yield self._store
+
+    # -- who signs -------------------------------------------------------------------------
+
+    @property
+    def key_folder(self) -> Path:
+        """Where the signing key is kept."""
+        return self._keys or key_folder()
+
+    @property
+    def signer(self) -> Signer:
+        """The key that signs this twin's records (loaded on first use; an :class:`InputError` if there is none)."""
+        if self._signer is None:
+            self._signer = Signer.load(self.key_folder)
+        return self._signer
+
+    @property
+    def ledger(self) -> Ledger:
+        """The signed ledger every write of this twin is recorded in."""
+        if self._ledger is None:
+            self._ledger = Ledger(self._store, self.signer)
+            self._ledger.listeners.append(self._subscribers.publish)
+        return self._ledger
+
+    def ensure_key(self, identity: Identity | None = None) -> bool:
+        """Create the signing key if there is none (mode 0600); whether it was created."""
+        if self._signer is not None or (self.key_folder / KEY_FILE).exists():
+            return False
+        self._signer = Signer.create(self.key_folder, identity)
+        return True
+
+    def init(self, identity: Identity | None = None) -> KeySetup:
+        """Create the signing key if there is none and publish its public key in the store (if not yet)."""
+        created = self.ensure_key(identity)
+        with self._holding():
+            published = None if self.ledger.key_published() else self.ledger.publish_key()
+        return KeySetup(self.key_folder / KEY_FILE, created, self.signer, published)
+
+    def endorse(self, public: str, person: str) -> Endorsement:
+        """Publish another operator's key (base64) in a record this twin's key signs."""
+        checked = public_key(public)
+        if checked == self.signer.public_key:
+            raise InputError("that is your own key: a key cannot endorse itself (pin it with `enertwin key pin`)")
+        with self._holding() as store:
+            before = tuple(e.seq for e in entries(store) if e.key == key_node(key_id(checked)))
+            receipt = self.ledger.append(endorsement(checked, person, self.signer.identity, self.signer.key_id))
+        return Endorsement(key_id(checked), receipt, before)
+
+    # -- commits ---------------------------------------------------------------------------
+
+    def subscribe(self, callback: Callback) -> Subscription:
+        """Call ``callback`` with a :class:`~enertwin.events.CommitEvent` after each commit of this twin.
+
+        >>> with Twin.open(None) as twin:
+        ...     seen = []
+        ...     with twin.subscribe(seen.append):
+        ...         setup = twin.init()  # publishes the signing key: the store's first record
+        ...     [(e.seq, e.kind.rsplit("#", 1)[-1]) for e in seen]
+        [(1, 'KeyPublication')]
+        """
+        return self._subscribers.add(callback)
+
+    def commits(self, timeout: float | None = None) -> CommitStream:
+        """Commit events as an iterator (queued from now on); ``timeout`` ends it when none comes in time."""
+        return CommitStream(self._subscribers, timeout)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def graphs(self) -> dict[str, str]:
+        """Logical graph → its live version."""
+        with self._holding() as store:
+            return {g.value: v.value for g, v in store.live().items()}
+
+    def query(self, text: str, bindings: Bindings | None = None, *, allow_service: Sequence[str] = ()) -> Table:
+        """Run a user's SPARQL SELECT (read only; no SERVICE call unless its endpoint is allowed)."""
+        check_user_query(text, allow_service)
+        with self._holding() as store:
+            solutions = store.query(text, bindings)
+            columns = [v.value for v in solutions.variables]
+            rows = [{c: to_python(s[c]) for c in columns} for s in solutions]
+        return Table(columns, rows)
+
+    def read_series(self, key: str, start: int = 0, count: int | None = None) -> np.ndarray:
+        """Values of series ``key`` (a profile, a price, a schedule's) from step ``start``."""
+        with self._holding() as store:
+            return store.series.read(key, start, count)
+
+    def _table(self, package: str, name: str, bindings: Bindings | None = None) -> Table:
+        with self._holding() as store:
+            solutions = store.query(load_query(package, name), bindings)
+            columns = [v.value for v in solutions.variables]
+            return Table(columns, [{c: to_python(s[c]) for c in columns} for s in solutions])
+
+    def summary(self, name: str, grid: NamedNode) -> Table:
+        """One of the shipped summaries of a grid (``portfolio_summary.rq``, ``thermal_by_fuel.rq``, …)."""
+        return self._table("enertwin.kg", name, {"grid": grid})
+
+    def validate(self, code: str | None = None) -> list[Violation]:
+        """Every shape, series reference, topology check (of grid ``code`` only, if given) and leftover."""
+        grid = grid_node(resolve_code(code)) if code else None
+        with self._holding() as store:
+            return store.check_all() + store.orphans() + check_topology(store, grid)
+
+    def topology(self, grid: NamedNode | None = None) -> list[Violation]:
+        """The topology findings of one grid (or of all)."""
+        with self._holding() as store:
+            return check_topology(store, grid)
+
+    # -- importing and costs ---------------------------------------------------------------
+
+    def import_simbench(self, code: str, progress: Progress | None = None) -> ImportResult:
+        """Import SimBench ``code`` (a code or short name), replacing an earlier import of it; recorded."""
+        code = resolve_code(code)
+        with self._holding() as store:
+            return import_simbench(store, code, progress, self.ledger)
+
+    def prepare_case(self, code: str, progress: Progress | None = None) -> str:
+        """Import the case's grid and the grids that price its market where the store lacks them; the grid IRI."""
+        code = resolve_code(code)
+        with self._holding() as store:
+            ensure_imported(store, code, progress, self.ledger)
+            for grid in reference_grids(store):
+                reference = code_of_grid(grid)
+                if reference is not None:
+                    ensure_imported(store, reference, progress, self.ledger)
+        return grid_node(code).value
+
+    def costs(self) -> Table:
+        """The cost table as it is in the graph."""
+        return self._table("enertwin.kg", "cost_table.rq")
+
+    @staticmethod
+    def cost_model_turtle() -> bytes:
+        """The cost model shipped with enertwin, as Turtle (a start for one's own)."""
+        from enertwin.kg.store import default_cost_table
+
+        return default_cost_table()
+
+    def load_costs(self, turtle: bytes, source: str) -> CostsLoaded:
+        """Replace the cost model by ``turtle`` (validated; rejected whole on any violation), recorded from ``source``.
+
+        >>> with Twin.open(None) as twin:
+        ...     twin.load_costs(twin.cost_model_turtle(), "the shipped cost table").receipt is None  # already live
+        True
+        """
+        require_triples(turtle, RdfFormat.TURTLE, source)
+        label = Source(source, f"SHA-256 {hashlib.sha256(turtle).hexdigest()}")
+        with self._holding():
+            report, receipt = replace_recorded(self.ledger, COST_GRAPH, turtle, RdfFormat.TURTLE, label)
+        return CostsLoaded(report, receipt)
+
+    def load_costs_file(self, path: Path) -> CostsLoaded:
+        """:meth:`load_costs` from a Turtle file (the record names the file and the hash of its bytes)."""
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read the cost model file {path}: {exc.strerror or exc}") from exc
+        return self.load_costs(data, f"cost model file {path.name}")
+
+    def drop(self, graph: NamedNode | str, *, series_prefix: str | None = None, reason: str | None = None) -> Receipt:
+        """Remove logical ``graph`` (and the series under ``series_prefix``) if nothing else then breaks; recorded.
+
+        The record says which version it invalidated; a version a decision used stays for replay.
+        """
+        graph = graph if isinstance(graph, NamedNode) else NamedNode(graph)
+        with self._holding() as store:
+            drop = store.prepare_drop(graph, series_prefix=series_prefix)
+            now = datetime.now(UTC)
+            activity = ActivityRecord(NamedNode(f"{ns.ID_BASE}removal/{uuid.uuid4().hex}"), ns.REMOVAL, now, now)
+            activity.add(activity.iri, ns.RDFS_LABEL, text(f"Removal of <{graph.value}>"))
+            activity.add(activity.iri, ns.PROV_INVALIDATED, drop.version)
+            activity.add(drop.version, ns.PROV_SPECIALIZATION_OF, graph)
+            if reason and reason.strip():
+                activity.add(activity.iri, ns.REASON, text(reason.strip()))
+            activity.associate(SOFTWARE_AGENT, ns.OPERATOR_ROLE).extend(agent_triples(self.signer.identity))
+            return self.ledger.append(activity, drops=[drop])
+
+    # -- deciding --------------------------------------------------------------------------
+
+    def optimise(self, request: OptimiseRequest, progress: Progress | None = None) -> DispatchRun:
+        """Solve and record one dispatch in this thread (importing the grids it needs first)."""
+        return self._optimise(request, progress or _quiet, Cancellation())
+
+    def optimise_job(self, request: OptimiseRequest) -> OptimiseJob:
+        """Start :meth:`optimise` in its own thread: a job with ``progress``, ``cancel()`` and ``result()``."""
+        self.signer  # noqa: B018 (no signing key: fail now, not in the job's thread)
+        job = OptimiseJob(lambda progress, cancel: self._optimise(request, progress, cancel), request.case)
+        self._jobs = [j for j in self._jobs if not j.done] + [job]
+        return job
+
+    def _optimise(self, request: OptimiseRequest, progress: Progress, cancel: Cancellation) -> DispatchRun:
+        code = resolve_code(request.case)
+        progress("importing the grids", 0.0)
+        grid = self.prepare_case(code, lambda stage, fraction: progress(stage, 0.05 * fraction))
+        cancel.check()
+        progress("reading the problem", 0.05)
+        with self._holding() as store:
+            ledger = self.ledger  # no signing key: fail before solving
+            prepared = read_run(
+                store, grid, code, request.start, request.steps, request.cost_model, request.window, request.overlap
+            )
+        progress("solving", 0.1)
+
+        def windows(stage: str, fraction: float) -> None:
+            progress(stage, 0.1 + 0.85 * fraction)
+
+        result = solve_dispatch(prepared.problem, request.settings, request.window, request.overlap, windows, cancel)
+        cancel.check()
+        progress("recording the decision", 0.95)
+        with self._holding() as store:
+            return record_run(store, ledger, prepared, result)
+
+    def explain(self, decision: str) -> Explanation:
+        """Why a stored schedule is what it is, read from the inputs the decision recorded."""
+        with self._holding() as store:
+            return explain(store, decision)
+
+    def provenance(self, decision: str) -> list[tuple[str, str]]:
+        """What the decision records about itself: (property, value) pairs."""
+        with self._holding() as store:
+            return provenance(store, decision)
+
+    def replay(self, decision: str) -> ReplayOutcome:
+        """Re-run a decision from the inputs it recorded; the replay is recorded too."""
+        with self._holding() as store:
+            return replay(store, decision, self.ledger)
+
+    def approve(self, decision: str, reason: str | None = None) -> HumanVerdict:
+        """Record the key holder's approval of a decision (or of the decision of a schedule)."""
+        return self._verdict(ns.APPROVAL, decision, reason)
+
+    def override(self, decision: str, reason: str) -> HumanVerdict:
+        """Record the key holder's override of a decision, with the reason (required)."""
+        return self._verdict(ns.OVERRIDE, decision, reason)
+
+    def _verdict(self, kind: NamedNode, decision: str, reason: str | None) -> HumanVerdict:
+        with self._holding() as store:
+            found = find_decision(store, decision)
+            receipt = record_verdict(self.ledger, kind, NamedNode(found.decision), NamedNode(found.schedule), reason)
+        return HumanVerdict(found.decision, found.schedule, receipt)
+
+    def policy_verdict(self, action: str, verdict: str, reason: str, policy_version: str | None = None) -> Receipt:
+        """Record the policy engine's verdict (``allowed`` or ``blocked``) on an action, with its reason."""
+        version = NamedNode(policy_version) if policy_version is not None else None
+        with self._holding():
+            return record_policy_verdict(self.ledger, NamedNode(action), verdict, reason, version)
+
+    # -- auditing --------------------------------------------------------------------------
+
+    def verify(self, *, deep: bool = False, pinned: Collection[str] = ()) -> Verdict:
+        """Check every record's hash, chain link and signature, and the signed tree head.
+
+        ``deep`` also checks what records vouch for (graph versions, series, snapshots, schedules);
+        ``pinned`` public keys are the trust root.
+        """
+        with self._holding() as store:
+            return verify(store, deep=deep, pinned=pinned)
+
+    def extends(self, saved: Checkpoint) -> Consistency:
+        """Whether the ledger extends a checkpoint saved earlier."""
+        with self._holding() as store:
+            return consistency(store, saved)
+
+    def checkpoint(self, *, pinned: Collection[str] = ()) -> Checkpoint:
+        """The verified signed tree head, to keep outside the store; an :class:`EvidenceError` if it does not verify."""
+        with self._holding() as store:
+            verdict = verify(store, pinned=pinned)
+            bad = verdict.first_bad
+            if bad is not None:
+                raise EvidenceError(f"record {bad.seq} <{bad.graph}> does not verify: {bad.problem}; no checkpoint")
+            return checkpoint(store)
+
+    def proof(self, iri: str) -> InclusionProof:
+        """The inclusion proof of one record (named by itself, its graph or its activity)."""
+        with self._holding() as store:
+            return inclusion_proof(store, iri)
+
+    def record_of(self, iri: str) -> tuple[int, str, str]:
+        """The ledger entry of a record or activity: its sequence number, hash and signing key."""
+        with self._holding() as store:
+            entry = find_entry(store, iri)
+        return entry.seq, entry.record_hash, entry.key.value
+
+    def export(self, iris: Sequence[str] = (), fmt: str = "turtle") -> str:
+        """Provenance records (default: all) for PROV tooling: turtle, trig, jsonld or provjson."""
+        with self._holding() as store:
+            selected = [find_entry(store, iri) for iri in iris] if iris else None
+            return export_records(record_contents(store, selected), fmt)
+
+    @staticmethod
+    def reports() -> list[ReportInfo]:
+        """The canned compliance reports."""
+        return list_reports()
+
+    def report(
+        self,
+        name: str,
+        *,
+        start: str | datetime | None = None,
+        end: str | datetime | None = None,
+        decision: str | None = None,
+    ) -> ReportTable:
+        """Run a canned report over the provenance records."""
+        with self._holding() as store:
+            return run_report(store, name, start=start, end=end, decision=decision)
