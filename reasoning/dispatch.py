@@ -71,7 +71,7 @@ def optimize(
     """
     ledger = ledger or Ledger(store)  # no signing key: fail before solving
     began, clock = datetime.now(UTC), time.perf_counter()
-    live, recorder = store.live(), RecordingSeries(store.series)
+    live, recorder = store.versions(), RecordingSeries(store.series)
     problem = read_problem(store.view(live, recorder), grid, case, start, steps, cost_model)
     result = solve_dispatch(problem, settings, window, overlap, progress)
     provenance = time.perf_counter()

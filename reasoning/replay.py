@@ -135,14 +135,13 @@ def recorded_inputs(store: Store, decision: NamedNode) -> tuple[dict[NamedNode, 
     """The graph versions (logical → version) and the series snapshot the decision read, checked by hash."""
     versions: dict[NamedNode, NamedNode] = {}
     snapshot = None
-    present = set(store.backend.named_graphs())
     rows = list(store.query(load_query(_PACKAGE, "replay_inputs.rq"), {"decision": decision}))  # read whole first
     for r in rows:
         entity, recorded = r["entity"], str(r["hash"].value)  # type: ignore[union-attr]
         if r["kind"] == ns.SERIES_SNAPSHOT:
             snapshot = recorded
             continue
-        if entity not in present:
+        if not store.has_version(entity):  # type: ignore[arg-type]
             raise InputError(
                 f"the graph version <{entity.value}> that <{decision.value}> read is no longer in the store"
             )  # type: ignore[union-attr]

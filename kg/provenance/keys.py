@@ -106,9 +106,9 @@ def _identity(path: Path) -> Identity:
         fields = json.loads(path.read_text(encoding="utf-8"))
         person, organisation = fields["person"], fields.get("organisation")
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"the identity file {path} is not JSON with a \"person\" ({exc!r})") from exc
+        raise InputError(f'the identity file {path} is not JSON with a "person" ({exc!r})') from exc
     if not isinstance(person, str) or not (organisation is None or isinstance(organisation, str)):
-        raise InputError(f"the identity file {path} must name \"person\" (and \"organisation\") as text")
+        raise InputError(f'the identity file {path} must name "person" (and "organisation") as text')
     return Identity(person, organisation)
 
 

@@ -151,12 +151,11 @@ def _check_payload(store: Store, quads: list[Quad], checked: dict[str, str], dee
     for schedule, (digest, series) in schedules.items():
         if series_digest(series) != digest:
             return f"the values of schedule <{schedule}> in the series store differ from its signed hash"
-    present = set(store.backend.named_graphs())
     used = scratch.query(load_query(_PACKAGE, "used_versions.rq"))
     assert isinstance(used, QuerySolutions)
     for r in list(used):
         version, digest = r["version"], r["hash"].value  # type: ignore[union-attr]
-        if version not in present:
+        if not store.has_version(version):  # type: ignore[arg-type]
             return f"the graph version <{version.value}> it used is no longer in the store"  # type: ignore[union-attr]
         if version.value not in checked:  # type: ignore[union-attr]
             checked[version.value] = store.version_hash(version, fresh=True)  # type: ignore[union-attr,arg-type]
