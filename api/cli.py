@@ -32,6 +32,7 @@ from enertwin.api.common import (
 )
 from enertwin.api.output import Format, render, rows_of
 from enertwin.api.report_command import register as register_report
+from enertwin.api.set_command import register as register_set
 from enertwin.kg.errors import EvidenceError, InputError, ValidationError
 from enertwin.kg.importers.simbench import (
     code_of_grid,
@@ -484,6 +485,7 @@ def _short(value: object) -> object:
 
 register_report(app)
 register_audit(app)
+register_set(app)
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ from enertwin.kg.provenance.canonical import canonical_hash
 from enertwin.kg.provenance.keys import Signer
 from enertwin.kg.provenance.record import ActivityRecord, agent_triples, integer, person_node, text, timestamp
 from enertwin.kg.queries import load_query
-from enertwin.kg.store import META_GRAPH, PreparedWrite, Store, WriteReport
+from enertwin.kg.store import META_GRAPH, PreparedChange, PreparedWrite, Store, WriteReport
 
 GENESIS = "0" * 64
 LEDGER_NODE = NamedNode(ns.ID_BASE + "ledger")
@@ -188,13 +188,15 @@ class Ledger:
         writes: Sequence[PreparedWrite] = (),
         retain: Sequence[NamedNode] = (),
         series: tuple[pd.DataFrame, str] | None = None,
+        changes: Sequence[PreparedChange] = (),
     ) -> Receipt:
         """Append a record of ``activity``, committing ``writes`` with it and retaining the ``retain`` versions.
 
-        ``series`` (a frame and its key prefix) are values the record's graph refers to.
+        ``series`` (a frame and its key prefix) are values the record's graph refers to; prepared
+        ``changes`` (edits of live graphs) are applied in the same commit as the record.
         """
         self._publish_once()
-        return self._append([activity], writes, retain, series)[0]
+        return self._append([activity], writes, retain, series, changes)[0]
 
     def append_many(self, activities: Sequence[ActivityRecord]) -> list[Receipt]:
         """Append one record per activity in one commit, validated together (an agent's burst of actions)."""
@@ -237,12 +239,13 @@ class Ledger:
         writes: Sequence[PreparedWrite],
         retain: Sequence[NamedNode],
         series: tuple[pd.DataFrame, str] | None,
+        changes: Sequence[PreparedChange] = (),
     ) -> list[Receipt]:
         """Append as a compare-and-set on the ledger head; a writer that lost rebuilds its records and retries."""
         for attempt in range(ATTEMPTS):
             known = len(self._entries())
             try:
-                return self._try_append(activities, writes, retain, series)
+                return self._try_append(activities, writes, retain, series, changes)
             except CommitConflict:
                 head = tree_head(self.store)
                 if head is not None and head.size == known:
@@ -261,6 +264,7 @@ class Ledger:
         writes: Sequence[PreparedWrite],
         retain: Sequence[NamedNode],
         series: tuple[pd.DataFrame, str] | None,
+        changes: Sequence[PreparedChange] = (),
     ) -> list[Receipt]:
         """One attempt: records built on the head as read, committed only if that head is still current."""
         listed = list(self._entries())
@@ -292,6 +296,7 @@ class Ledger:
             forget=f"{LEDGER_NODE} ?headP ?headO .",
             where=_head_guard(*expected, first.seq),
             applied=applied,
+            changes=changes,
         )
         self._listed = listed
         kept = reports[len(writes) :]
