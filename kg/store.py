@@ -35,7 +35,7 @@ from enertwin.kg.series_base import Series
 from enertwin.kg.store_versions import delta_graphs, delta_hash, is_reconstructed, materialise, storage_of
 from enertwin.kg.validation.shacl import ShapeValidator
 from enertwin.kg.violation import Severity, Violation
-from enertwin.kg.write_check import Dataset, Delta, check_write, series_violations
+from enertwin.kg.write_check import Dataset, Delta, check_write, is_record_graph, series_violations
 
 META_GRAPH = NamedNode(ns.GRAPH_BASE + "meta")
 ONTOLOGY_GRAPH = NamedNode(ns.GRAPH_BASE + "ontology")
@@ -355,9 +355,15 @@ class Store:
             raise StoreError("this is a read-only view of recorded versions; write to the store itself")
 
     def _dataset(self, graph: NamedNode) -> Dataset:
+        """What a write of ``graph`` is validated against: the meta graph and every other live graph but records.
+
+        Ledger records are history, checked whole when appended and never changed; no shape of a
+        record reads another record. Left out, a change of an asset that a thousand records concern
+        reads none of them (with them, each change read every earlier change's record: O(n²)).
+        """
         self._writable()
         live = self.live()
-        others = tuple(p for logical, p in live.items() if logical != graph)
+        others = tuple(p for logical, p in live.items() if logical != graph and not is_record_graph(logical))
         return Dataset(target=live.get(graph), others=(META_GRAPH, *others))
 
     def replace_graph(
@@ -440,7 +446,7 @@ class Store:
         if fmt is not RdfFormat.N_TRIPLES:
             raise InputError(f"a batch is written as N-Triples, not {fmt}")
         union = b"".join(data if data.endswith(b"\n") else data + b"\n" for _, data in items)
-        dataset = Dataset(target=None, others=(META_GRAPH, *live.values()))
+        dataset = Dataset(target=None, others=(META_GRAPH, *(p for g, p in live.items() if not is_record_graph(g))))
         delta = Delta(graph=items[0][0], data=union, fmt=fmt)
         violations, _, _ = check_write(self.backend, delta, dataset, self.validator, self.series)
         self._raise_on_violations(items[0][0], violations)

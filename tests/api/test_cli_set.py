@@ -68,7 +68,7 @@ def test_a_rejected_value_exits_5_and_changes_nothing(decided: tuple[str, str]) 
     name, _ = _ehv_thermal_name(store)
     with Store.open(store, read_only=True) as opened:
         before, records = opened.canonical_dump(), len(entries(opened))
-    ran = runner.invoke(app, ["set", name, "et:maxActivePower", "-5", "--store", store])
+    ran = runner.invoke(app, ["set", name, "et:maxActivePower", "--store", store, "--", "-5"])
     assert ran.exit_code == 5, ran.output
     with Store.open(store, read_only=True) as opened:
         assert opened.canonical_dump() == before and len(entries(opened)) == records
@@ -91,7 +91,7 @@ def test_set_on_a_remote_store(store: Store) -> None:
     ran = runner.invoke(app, ["set", THERMAL.value, "et:maxActivePower", "12.5", "--store", url, "--json"])
     assert ran.exit_code == 0, ran.output
     assert json.loads(ran.output)["after"].startswith('"12.5"')
-    rejected = runner.invoke(app, ["set", THERMAL.value, "et:maxActivePower", "-1", "--store", url])
+    rejected = runner.invoke(app, ["set", THERMAL.value, "et:maxActivePower", "--store", url, "--", "-1"])
     assert rejected.exit_code == 5, rejected.output
     verified = runner.invoke(app, ["audit", "verify", "--deep", "--store", url])
     assert verified.exit_code == 0, verified.output
