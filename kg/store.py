@@ -128,6 +128,7 @@ class Store:
         self.read_only = read_only
         self._pinned: dict[NamedNode, NamedNode] | None = None
         self._pinned_versions: dict[NamedNode, NamedNode] | None = None
+        self._live_read: tuple[int, dict[NamedNode, NamedNode], dict[NamedNode, NamedNode]] | None = None
         self.collected: list[Violation] = []  # what this open cleaned up after interrupted writes
         if read_only:
             self._check_version()
@@ -232,8 +233,26 @@ class Store:
         """Logical graph → the physical graph that holds its live content (a view's pinned versions)."""
         if self._pinned is not None:
             return dict(self._pinned)
-        rows = self.backend.select(load_query("enertwin.kg", "live_graphs.rq"), graphs=[META_GRAPH])
-        return {r["logical"]: r["physical"] for r in rows}  # type: ignore[misc]
+        return dict(self._pointers()[0])
+
+    def _pointers(self) -> tuple[dict[NamedNode, NamedNode], dict[NamedNode, NamedNode]]:
+        """(logical → physical, physical → the version it holds where that is not its own IRI).
+
+        An embedded store, which only this process writes, reads them by index once per write
+        (every ledger record is a logical graph: a thousand changes make a thousand pointers).
+        """
+        if isinstance(self.backend, EmbeddedBackend):
+            generation = self.backend.generation
+            if self._live_read is None or self._live_read[0] != generation:
+                pointers = dict(self.backend.pairs(ns.CURRENT_VERSION, META_GRAPH))
+                held = dict(self.backend.pairs(ns.HOLDS_VERSION, META_GRAPH))
+                self._live_read = (generation, pointers, held)
+            return self._live_read[1], self._live_read[2]
+        rows = list(self.backend.select(load_query("enertwin.kg", "live_versions.rq"), graphs=[META_GRAPH]))
+        return (
+            {r["logical"]: r["physical"] for r in rows},  # type: ignore[misc]
+            {r["physical"]: r["version"] for r in rows if r["version"] is not None},  # type: ignore[misc]
+        )
 
     def versions(self) -> dict[NamedNode, NamedNode]:
         """Logical graph → the IRI of its live version (what a record names; see :mod:`~enertwin.kg.store_versions`).
@@ -243,8 +262,8 @@ class Store:
         """
         if self._pinned_versions is not None:
             return dict(self._pinned_versions)
-        rows = self.backend.select(load_query("enertwin.kg", "live_versions.rq"), graphs=[META_GRAPH])
-        return {r["logical"]: r["version"] or r["physical"] for r in rows}  # type: ignore[misc]
+        pointers, held = self._pointers()
+        return {logical: held.get(physical, physical) for logical, physical in pointers.items()}
 
     def has_version(self, version: NamedNode) -> bool:
         """Whether graph version ``version`` can still be read (stored whole, or as a reverse delta)."""

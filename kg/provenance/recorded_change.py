@@ -13,14 +13,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pyoxigraph import Literal, NamedNode, Quad
+from pyoxigraph import Literal, NamedNode, Quad, QuerySolution
 
 from enertwin.kg import namespaces as ns
 from enertwin.kg.errors import InputError
 from enertwin.kg.provenance.ledger import Ledger, Receipt
 from enertwin.kg.provenance.record import SOFTWARE_AGENT, ActivityRecord, agent_triples, text
-from enertwin.kg.queries import load_query
+from enertwin.kg.queries import Bindings, load_query
 from enertwin.kg.store import PreparedChange, Store
+from enertwin.kg.write_check import is_record_graph
 
 _PACKAGE = "enertwin.kg.provenance"
 _NUMBERS = {ns.XSD_DOUBLE.value, ns.XSD_BASE + "decimal", ns.XSD_BASE + "float"}
@@ -51,11 +52,12 @@ def set_value(
     or an IRI, ``value`` text typed by the property's range in the ontology.
     """
     began = datetime.now(UTC)
-    node = resolve_asset(store, asset)
+    data = _data_graphs(store)
+    node = resolve_asset(store, asset, data)
     predicate = expand(prop)
-    new = typed_value(store, predicate, value)
-    graph = describing_graph(store, node)
-    storage = store.live()[graph]
+    new = typed_value(store, predicate, value, data)
+    graph = describing_graph(store, node, data)
+    storage = data[graph]
     before = [q for q in store.backend.quads_with([node], "s", [storage], [predicate])]
     prepared = store.prepare_change(graph, remove=before, add=[Quad(node, predicate, new, graph)], new_version=True)
     activity = _activity(ledger, prepared, node, predicate, before, new, reason, began)
@@ -104,14 +106,24 @@ def _activity(
     return activity
 
 
-def resolve_asset(store: Store, asset: str) -> NamedNode:
+def _data_graphs(store: Store) -> dict[NamedNode, NamedNode]:
+    """Logical → physical graph of everything but ledger records (which only name assets, never describe them)."""
+    return {logical: physical for logical, physical in store.live().items() if not is_record_graph(logical)}
+
+
+def _select(store: Store, query: str, bindings: Bindings, data: dict[NamedNode, NamedNode]) -> list[QuerySolution]:
+    """Rows of ``query`` over the data graphs (read whole)."""
+    return list(store.backend.select(load_query(_PACKAGE, query), bindings, list(data.values())))
+
+
+def resolve_asset(store: Store, asset: str, data: dict[NamedNode, NamedNode] | None = None) -> NamedNode:
     """The asset an IRI or a source name denotes (unknown or ambiguous names are an :class:`InputError`)."""
     if "://" in asset:
         try:
             return NamedNode(asset)
         except ValueError as exc:
             raise InputError(f"the asset {asset!r} is not an IRI: {exc}") from exc
-    rows = list(store.query(load_query(_PACKAGE, "asset_by_name.rq"), {"name": Literal(asset)}))
+    rows = _select(store, "asset_by_name.rq", {"name": Literal(asset)}, data or _data_graphs(store))
     found = sorted({r["asset"].value for r in rows})  # type: ignore[union-attr]
     if not found:
         raise InputError(f"no asset is named {asset!r} in the store (give its IRI or its SimBench name)")
@@ -131,9 +143,11 @@ def expand(curie: str) -> NamedNode:
     return NamedNode(ns.PREFIXES[prefix] + local)
 
 
-def typed_value(store: Store, predicate: NamedNode, value: str) -> Literal | NamedNode:
+def typed_value(
+    store: Store, predicate: NamedNode, value: str, data: dict[NamedNode, NamedNode] | None = None
+) -> Literal | NamedNode:
     """``value`` as the term the ontology's range of ``predicate`` asks for (an IRI for an object property)."""
-    rows = list(store.query(load_query(_PACKAGE, "property_range.rq"), {"property": predicate}))
+    rows = _select(store, "property_range.rq", {"property": predicate}, data or _data_graphs(store))
     ranges = [r["range"].value for r in rows]  # type: ignore[union-attr]
     datatypes = [r for r in ranges if r.startswith(ns.XSD_BASE)]
     if not ranges:
@@ -158,9 +172,12 @@ def _check_lexical(predicate: NamedNode, value: str, datatype: str) -> None:
         raise InputError(f"{value!r} is not a valid <{datatype}> for <{predicate.value}> (true or false)")
 
 
-def describing_graph(store: Store, asset: NamedNode) -> NamedNode:
-    """The one logical graph in which ``asset`` is described."""
-    graphs = store.graphs_describing(asset)
+def describing_graph(store: Store, asset: NamedNode, data: dict[NamedNode, NamedNode] | None = None) -> NamedNode:
+    """The one logical graph in which ``asset`` is described (a subject)."""
+    data = data or _data_graphs(store)
+    logical_of = {physical: logical for logical, physical in data.items()}
+    found = store.backend.quads_with([asset], "s", list(logical_of))
+    graphs = sorted({logical_of[q.graph_name] for q in found if q.graph_name in logical_of}, key=lambda g: g.value)  # type: ignore[index]
     if not graphs:
         raise InputError(f"no graph in the store describes <{asset.value}>")
     if len(graphs) > 1:
