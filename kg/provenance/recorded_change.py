@@ -52,9 +52,9 @@ def set_value(
     or an IRI, ``value`` text typed by the property's range in the ontology.
     """
     began = datetime.now(UTC)
+    predicate = expand(prop)  # what needs no store first
     data = _data_graphs(store)
     node = resolve_asset(store, asset, data)
-    predicate = expand(prop)
     new = typed_value(store, predicate, value, data)
     graph = describing_graph(store, node, data)
     storage = data[graph]
