@@ -12,7 +12,7 @@ import pytest
 from pyoxigraph import Literal, NamedNode, Quad
 
 from enertwin.kg import namespaces as ns
-from enertwin.kg.errors import InputError, ValidationError
+from enertwin.kg.errors import CommitConflict, InputError, ValidationError
 from enertwin.kg.importers.simbench import grid_graph, grid_node, import_simbench
 from enertwin.kg.provenance.ledger import Ledger, entries
 from enertwin.kg.provenance.recorded_change import set_value
@@ -126,3 +126,18 @@ def test_replay_after_many_changes_is_identical_and_deep_verify_checks_the_old_v
     verdict = verify(store, deep=True)
     assert not verdict.ok and verdict.first_bad is not None
     assert "changed since" in verdict.first_bad.problem
+
+
+def test_a_change_whose_version_moved_is_a_conflict_and_changes_nothing(store: Store) -> None:
+    """The guarded update: validated against one version, applied after another writer moved on, it does nothing."""
+    _portfolio_store(store)
+    store.version_hash(store.versions()[PORTFOLIO])  # vouched for: changes name new versions
+    old = list(store.backend.quads_with([THERMAL], "s", [store.live()[PORTFOLIO]], [ns.MAX_ACTIVE_POWER]))
+    late = store.prepare_change(
+        PORTFOLIO, remove=old, add=[Quad(THERMAL, ns.MAX_ACTIVE_POWER, Literal("13", datatype=ns.XSD_DOUBLE))]
+    )
+    store.change(PORTFOLIO, remove=old, add=[Quad(THERMAL, ns.MAX_ACTIVE_POWER, Literal("12", datatype=ns.XSD_DOUBLE))])
+    before = store.canonical_dump()
+    with pytest.raises(CommitConflict):
+        store.apply_change(late)
+    assert store.canonical_dump() == before and _values(store, THERMAL, ns.MAX_ACTIVE_POWER) == [12.0]
