@@ -33,6 +33,7 @@ from enertwin.api.common import (
 )
 from enertwin.api.output import Format, render
 from enertwin.api.report_command import register as register_report
+from enertwin.api.set_command import register as register_set
 from enertwin.api.validate_command import register as register_validate
 from enertwin.kg.errors import EvidenceError, InputError, ValidationError
 from enertwin.kg.importers.simbench import grid_node, resolve_code, simbench_codes
@@ -471,6 +472,7 @@ def _short(value: object) -> object:
 register_report(app)
 register_audit(app)
 register_validate(app, validate_command)
+register_set(app)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from enertwin.kg.errors import StoreError
 from enertwin.kg.queries import TERM_TYPES, Bindings, inline_bindings
 
 CHUNK_BYTES = 16 * 1024 * 1024
+FEW_GRAPHS = 32  # up to this many graphs, quads_with looks each one up by name
 SMALL_BYTES = 1024 * 1024  # below this, one ordinary transaction loads a graph faster than the bulk loader
 
 
@@ -27,6 +28,7 @@ class EmbeddedBackend(SelectAndAsk):
         writes it (the reader sees the store as it was when opened), or on a read-only copy.
         """
         self.path, self.read_only = path, read_only and path is not None
+        self.generation = 0  # counts this process's writes: what was read at one generation still holds
         try:
             if path is None:
                 self._store = Store()
@@ -54,8 +56,21 @@ class EmbeddedBackend(SelectAndAsk):
         graphs: Sequence[NamedNode],
         predicates: Sequence[NamedNode] | None = None,
     ) -> Iterator[Quad]:
-        """Quads of ``graphs`` whose subject or object is one of ``nodes`` (index lookups, no parsing)."""
+        """Quads of ``graphs`` whose subject or object is one of ``nodes`` (index lookups, no parsing).
+
+        For a few graphs each is looked up by name (an index on graph first): a node that a thousand
+        ledger records mention (the software agent, a changed asset) then costs nothing in the others.
+        """
         wanted = set(graphs)
+        if len(wanted) <= FEW_GRAPHS:
+            for node in nodes:
+                for predicate in predicates if predicates is not None else (None,):
+                    for graph in graphs:
+                        if position == "s":
+                            yield from self._store.quads_for_pattern(node, predicate, None, graph)
+                        else:
+                            yield from self._store.quads_for_pattern(None, predicate, node, graph)
+            return
         for node in nodes:
             for predicate in predicates if predicates is not None else (None,):
                 if position == "s":
@@ -63,6 +78,14 @@ class EmbeddedBackend(SelectAndAsk):
                 else:
                     found = self._store.quads_for_pattern(None, predicate, node, None)
                 yield from (quad for quad in found if quad.graph_name in wanted)
+
+    def pairs(self, predicate: NamedNode, graph: NamedNode) -> list[tuple[NamedNode, NamedNode]]:
+        """(subject, object) of every ``predicate`` triple in ``graph`` whose terms are IRIs (an index scan)."""
+        return [
+            (q.subject, q.object)
+            for q in self._store.quads_for_pattern(None, predicate, None, graph)
+            if isinstance(q.subject, NamedNode) and isinstance(q.object, NamedNode)
+        ]
 
     def named_graphs(self) -> list[NamedNode]:
         """Every named graph that holds quads."""
@@ -75,6 +98,7 @@ class EmbeddedBackend(SelectAndAsk):
         a whole input, and chunks keep its memory small (1.6 GB → 0.2 GB for 2.3 M triples).
         """
         self._writable()
+        self.generation += 1
         try:
             if isinstance(data, bytes) and len(data) < SMALL_BYTES:  # a bulk load writes files: costly on disk
                 self._store.load(data, format=fmt, to_graph=graph)
@@ -88,11 +112,13 @@ class EmbeddedBackend(SelectAndAsk):
     def update(self, update: str) -> None:
         """Run a SPARQL update in one transaction."""
         self._writable()
+        self.generation += 1
         self._store.update(update)
 
     def drop_graph(self, graph: NamedNode) -> None:
         """Remove ``graph`` and its quads."""
         self._writable()
+        self.generation += 1
         self._store.remove_graph(graph)
 
     def _writable(self) -> None:

@@ -32,9 +32,10 @@ from enertwin.kg.queries import Bindings, load_query
 from enertwin.kg.remote_series import open_remote_series
 from enertwin.kg.series import SeriesStore
 from enertwin.kg.series_base import Series
+from enertwin.kg.store_versions import delta_graphs, delta_hash, is_reconstructed, materialise, storage_of
 from enertwin.kg.validation.shacl import ShapeValidator
 from enertwin.kg.violation import Severity, Violation
-from enertwin.kg.write_check import Dataset, Delta, check_write, series_violations
+from enertwin.kg.write_check import Dataset, Delta, check_write, is_record_graph, series_violations
 
 META_GRAPH = NamedNode(ns.GRAPH_BASE + "meta")
 ONTOLOGY_GRAPH = NamedNode(ns.GRAPH_BASE + "ontology")
@@ -76,11 +77,46 @@ class PreparedWrite:
 
 @dataclass(frozen=True, slots=True)
 class PreparedDrop:
-    """A validated removal of one logical graph (its live ``version``), not yet committed."""
+    """A validated removal of one logical graph, not yet committed.
+
+    ``storage`` is the physical graph the graph points at, ``version`` the version IRI it holds
+    (what a record names; the storage's own IRI until a change renamed it).
+    """
 
     graph: NamedNode
+    storage: NamedNode
     version: NamedNode
     series_prefix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedChange:
+    """A validated edit of one logical graph's live content, not yet applied (see :meth:`Store.prepare_change`).
+
+    ``delete``/``insert`` are quad templates and ``where`` a group pattern that holds only while
+    the graph still points at ``storage`` holding ``version``: applied in one DELETE/INSERT … WHERE
+    operation (alone, or inside a ledger commit), the edit does nothing if the version moved.
+    """
+
+    graph: NamedNode
+    storage: NamedNode
+    version: NamedNode  # the version the change was applied to
+    result: NamedNode  # the version it makes (``version`` itself for an in-place edit of a version nothing vouches for)
+    remove: tuple[Quad, ...]
+    add: tuple[Quad, ...]
+    delta: NamedNode | None  # the reverse delta that keeps ``version`` (None: edited in place)
+    delta_hash: str
+    delete: str
+    insert: str
+    where: str
+    warnings: tuple[Violation, ...]
+
+    @property
+    def marker(self) -> str:
+        """A pattern that matches once the change took effect."""
+        if self.delta is not None:
+            return f"GRAPH {META_GRAPH} {{ {self.storage} {ns.HOLDS_VERSION} {self.result} }}"
+        return f"GRAPH {self.storage} {{ {_triples(self.add)} }}"
 
 
 class Store:
@@ -105,6 +141,8 @@ class Store:
         self.validator = validator or ShapeValidator.default()
         self.read_only = read_only
         self._pinned: dict[NamedNode, NamedNode] | None = None
+        self._pinned_versions: dict[NamedNode, NamedNode] | None = None
+        self._live_read: tuple[int, dict[NamedNode, NamedNode], dict[NamedNode, NamedNode]] | None = None
         self.collected: list[Violation] = []  # what this open cleaned up after interrupted writes
         if read_only:
             self._check_version()
@@ -209,8 +247,47 @@ class Store:
         """Logical graph → the physical graph that holds its live content (a view's pinned versions)."""
         if self._pinned is not None:
             return dict(self._pinned)
-        rows = self.backend.select(load_query("enertwin.kg", "live_graphs.rq"), graphs=[META_GRAPH])
-        return {r["logical"]: r["physical"] for r in rows}
+        return dict(self._pointers()[0])
+
+    def _pointers(self) -> tuple[dict[NamedNode, NamedNode], dict[NamedNode, NamedNode]]:
+        """(logical → physical, physical → the version it holds where that is not its own IRI).
+
+        An embedded store, which only this process writes, reads them by index once per write
+        (every ledger record is a logical graph: a thousand changes make a thousand pointers).
+        """
+        if isinstance(self.backend, EmbeddedBackend):
+            generation = self.backend.generation
+            if self._live_read is None or self._live_read[0] != generation:
+                pointers = dict(self.backend.pairs(ns.CURRENT_VERSION, META_GRAPH))
+                held = dict(self.backend.pairs(ns.HOLDS_VERSION, META_GRAPH))
+                self._live_read = (generation, pointers, held)
+            return self._live_read[1], self._live_read[2]
+        rows = list(self.backend.select(load_query("enertwin.kg", "live_versions.rq"), graphs=[META_GRAPH]))
+        return (
+            {r["logical"]: r["physical"] for r in rows},
+            {r["physical"]: r["version"] for r in rows if r["version"] is not None},
+        )
+
+    def versions(self) -> dict[NamedNode, NamedNode]:
+        """Logical graph → the IRI of its live version (what a record names; see :mod:`~enertwin.kg.store_versions`).
+
+        Equal to :meth:`live` until a change edits a version a record vouches for: the content then
+        stays in the same physical graph and the version it became gets a new IRI.
+        """
+        if self._pinned_versions is not None:
+            return dict(self._pinned_versions)
+        pointers, held = self._pointers()
+        return {logical: held.get(physical, physical) for logical, physical in pointers.items()}
+
+    def has_version(self, version: NamedNode) -> bool:
+        """Whether graph version ``version`` can still be read (stored whole, or as a reverse delta)."""
+        return storage_of(self.backend, META_GRAPH, version) is not None or is_reconstructed(
+            self.backend, META_GRAPH, version
+        )
+
+    def version_content(self, version: NamedNode) -> bytes:
+        """The N-Triples of graph version ``version``, reconstructed from reverse deltas if need be."""
+        return materialise(self.backend, META_GRAPH, version)
 
     def _readable(self) -> list[NamedNode]:
         return [META_GRAPH, *self.live().values()]
@@ -264,13 +341,25 @@ class Store:
         return sorted({logical_of[r["g"]] for r in rows if r["g"] in logical_of}, key=lambda g: g.value)
 
     def view(self, versions: dict[NamedNode, NamedNode], series: Series) -> Store:
-        """A read-only store that sees exactly ``versions`` (logical → physical) and ``series``.
+        """A read-only store that sees exactly ``versions`` (logical → version IRI) and ``series``.
 
-        Replay reads a decision's inputs through it: the versions it recorded, not today's.
+        Replay reads a decision's inputs through it: the versions it recorded, not today's. Versions
+        stored whole are read where they are; if one is kept as a reverse delta, the view reads an
+        in-memory copy of the meta graph and of every version it sees, materialised once here.
         """
         pinned = copy.copy(self)
-        pinned._pinned = dict(versions)
         pinned.series = series
+        pinned._pinned_versions = dict(versions)
+        storages = {logical: storage_of(self.backend, META_GRAPH, v) for logical, v in versions.items()}
+        if all(s is not None for s in storages.values()):
+            pinned._pinned = {logical: s for logical, s in storages.items() if s is not None}
+            return pinned
+        memory = EmbeddedBackend(None)
+        memory.load_graph(META_GRAPH, self.backend.dump_graph(META_GRAPH), RdfFormat.N_TRIPLES)
+        for version in versions.values():
+            memory.load_graph(version, self.version_content(version), RdfFormat.N_TRIPLES)
+        pinned.backend = memory
+        pinned._pinned = dict(versions)
         return pinned
 
     def version_hash(self, version: NamedNode, *, fresh: bool = False) -> str:
@@ -283,8 +372,8 @@ class Store:
         cached = next((str(row["h"].value) for row in rows), None)
         if cached is not None and not fresh:
             return cached
-        digest = canonical_hash(self.backend.dump_graph(version), stored=True)
-        if cached is None and not self.read_only:
+        digest = canonical_hash(self.version_content(version), stored=True)
+        if cached is None and not self.read_only and self._pinned is None:
             self.backend.update(
                 f"INSERT DATA {{ GRAPH {META_GRAPH} {{ {version} {ns.CONTENT_HASH} {Literal(digest)} }} }}"
             )
@@ -299,9 +388,15 @@ class Store:
             raise StoreError("this is a read-only view of recorded versions; write to the store itself")
 
     def _dataset(self, graph: NamedNode) -> Dataset:
+        """What a write of ``graph`` is validated against: the meta graph and every other live graph but records.
+
+        Ledger records are history, checked whole when appended and never changed; no shape of a
+        record reads another record. Left out, a change of an asset that a thousand records concern
+        reads none of them (with them, each change read every earlier change's record: O(n²)).
+        """
         self._writable()
         live = self.live()
-        others = tuple(p for logical, p in live.items() if logical != graph)
+        others = tuple(p for logical, p in live.items() if logical != graph and not is_record_graph(logical))
         return Dataset(target=live.get(graph), others=(META_GRAPH, *others))
 
     def replace_graph(
@@ -384,7 +479,7 @@ class Store:
         if fmt is not RdfFormat.N_TRIPLES:
             raise InputError(f"a batch is written as N-Triples, not {fmt}")
         union = b"".join(data if data.endswith(b"\n") else data + b"\n" for _, data in items)
-        dataset = Dataset(target=None, others=(META_GRAPH, *live.values()))
+        dataset = Dataset(target=None, others=(META_GRAPH, *(p for g, p in live.items() if not is_record_graph(g))))
         delta = Delta(graph=items[0][0], data=union, fmt=fmt)
         violations, _, _ = check_write(self.backend, delta, dataset, self.validator, self.series)
         self._raise_on_violations(items[0][0], violations)
@@ -410,6 +505,7 @@ class Store:
         forget: str = "",
         where: str = "",
         applied: Callable[[], bool] | None = None,
+        changes: Sequence[PreparedChange] = (),
     ) -> list[WriteReport]:
         """Make prepared writes live together with ``meta`` facts, in one transaction.
 
@@ -419,7 +515,8 @@ class Store:
         template, taking effect only if ``where`` matches and every written graph's current
         version is still the one it was prepared against; ``applied`` then tells whether it did
         (a :class:`CommitConflict` if not, with the loaded versions dropped). Old versions are
-        dropped afterwards unless a recorded activity retained them.
+        dropped afterwards unless a recorded activity retained them. Prepared ``changes`` (with
+        ``where`` only) join that one operation: their templates and guards are added to it.
 
         Series cannot share that transaction (they live in DuckDB), so they are staged under
         the new version's IRI first and promoted after the pointer moved: the pointer switch
@@ -456,12 +553,16 @@ class Store:
                 else:
                     unlinked = f"GRAPH {META_GRAPH} {{ {w.graph} {ns.CURRENT_VERSION} ?v{i} }}"
                     guards.append(f"FILTER NOT EXISTS {{ {unlinked} }}")
+            if changes and not where:
+                raise InputError("changes join a guarded commit only (give ``where``)")
             if where:
                 with self.series.serialised():  # a shared series database orders the commits oxigraph serve cannot
                     self.backend.update(
-                        f"DELETE {{ GRAPH {META_GRAPH} {{ {forget} {' '.join(unlinks)} }} }} "
-                        f"INSERT {{ GRAPH {META_GRAPH} {{ {' '.join(facts)} }} }} "
-                        f"WHERE {{ {' '.join(guards)} {where} }}"
+                        f"DELETE {{ GRAPH {META_GRAPH} {{ {forget} {' '.join(unlinks)} }} "
+                        f"{' '.join(c.delete for c in changes)} }} "
+                        f"INSERT {{ GRAPH {META_GRAPH} {{ {' '.join(facts)} }} "
+                        f"{' '.join(c.insert for c in changes)} }} "
+                        f"WHERE {{ {' '.join(guards)} {where} {' '.join(c.where for c in changes)} }}"
                     )
                     if applied is not None and not applied():
                         raise CommitConflict("the store changed since this write read it; nothing was stored")
@@ -502,12 +603,28 @@ class Store:
             raise
         self._drop_unretained([old] if old is not None else [])
 
-    def _drop_unretained(self, versions: Iterable[NamedNode]) -> None:
-        """Drop old versions, except those a recorded activity used (they stay, unread, for replay)."""
-        for version in versions:
-            if not self.is_retained(version):
-                self.backend.update(f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {version} ?p ?o }} }}")
-                self.backend.drop_graph(version)
+    def _drop_unretained(self, storages: Iterable[NamedNode]) -> None:
+        """Drop replaced physical graphs with the versions they keep, unless a recorded activity used one.
+
+        A storage graph keeps its version and every older version reconstructed from it; if any of
+        them was retained (a decision read it) all stay, unread, for replay.
+        """
+        for storage in storages:
+            top = self._held_version(storage)
+            rows = list(self.backend.select(load_query("enertwin.kg", "versions_held.rq"), {"top": top}, [META_GRAPH]))
+            if any(r["retained"] is not None and r["retained"].value == "true" for r in rows):
+                continue
+            nodes = {storage, top, *(r["v"] for r in rows), *(r["delta"] for r in rows if r["delta"] is not None)}
+            graphs = {storage, *(r[k] for r in rows for k in ("removed", "added") if r[k] is not None)}
+            for node in nodes:
+                self.backend.update(f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {node} ?p ?o }} }}")
+            for graph in graphs:
+                self.backend.drop_graph(graph)
+
+    def _kept(self) -> set[NamedNode]:
+        """Physical graphs to keep: the meta graph, the live ones, and those holding kept versions and deltas."""
+        rows = self.backend.select(load_query("enertwin.kg", "kept_graphs.rq"), graphs=[META_GRAPH])
+        return {META_GRAPH, *self.live().values(), *(r["g"] for r in rows)}
 
     def _frozen(self, version: NamedNode) -> bool:
         """Whether ``version`` must stay as it is (see ``version_frozen.rq``)."""
@@ -523,35 +640,98 @@ class Store:
     def change(self, graph: NamedNode, *, remove: Iterable[Quad] = (), add: Iterable[Quad] = ()) -> WriteReport:
         """Remove then add triples in logical ``graph``, validated on what they touch, atomically.
 
-        A version a record vouches for (hashed, retained or named by a record) never changes: the
-        change is made on a copy that one transaction fills and makes live. A version nothing vouches
-        for (what an earlier change made) is changed in place, so a run of edits costs the edits,
-        not a copy of the graph each.
+        The live content is edited in place, so a change costs the change, not the graph. A version
+        nothing vouches for keeps its IRI; one a record vouches for (hashed, retained, named by a
+        record, or the base of an older kept version) is kept as a reverse delta and the edited
+        content becomes a new version (see :mod:`~enertwin.kg.store_versions`).
+        """
+        prepared = self.prepare_change(graph, remove=remove, add=add)
+        self.apply_change(prepared)
+        return WriteReport(graph, len(prepared.add), prepared.warnings, version=prepared.result)
+
+    def prepare_change(
+        self, graph: NamedNode, *, remove: Iterable[Quad] = (), add: Iterable[Quad] = (), new_version: bool = False
+    ) -> PreparedChange:
+        """Validate a change of ``graph`` and build its guarded update, writing nothing yet.
+
+        ``new_version``: name the result as a new version even if nothing vouches for the current
+        one (a recorded change does: its record names the version it made).
         """
         self._writable()
         dataset = self._dataset(graph)
         delta = Delta(graph=graph, remove=_canonical(remove), add=_canonical(add))
         violations, _, _ = check_write(self.backend, delta, dataset, self.validator, self.series)
         self._raise_on_violations(graph, violations)
-        if dataset.target is not None and not self._frozen(dataset.target):
-            self.backend.update(  # the hash of the loaded input no longer describes the content
-                f"DELETE WHERE {{ GRAPH {META_GRAPH} {{ {dataset.target} {ns.INPUT_HASH} ?loaded }} }} ; "
-                f"DELETE DATA {{ GRAPH {dataset.target} {{ {_triples(delta.remove)} }} }} ; "
-                f"INSERT DATA {{ GRAPH {dataset.target} {{ {_triples(delta.add)} }} }}"
+        warnings = _warnings(violations)
+        removed, added = _triples(delta.remove), _triples(delta.add)
+        digest = delta_hash(delta.remove, delta.add)
+        if dataset.target is None:  # a new graph made by a change: its first version
+            new = NamedNode(f"{graph.value}/version/{uuid.uuid4().hex}")
+            insert = f"GRAPH {new} {{ {added} }} GRAPH {META_GRAPH} {{ {graph} {ns.CURRENT_VERSION} {new} }}"
+            where = f"FILTER NOT EXISTS {{ GRAPH {META_GRAPH} {{ {graph} {ns.CURRENT_VERSION} ?anyCurrent }} }}"
+            return PreparedChange(
+                graph, new, new, new, delta.remove, delta.add, None, digest, "", insert, where, warnings
             )
-            return WriteReport(graph, len(delta.add), _warnings(violations), version=dataset.target)
+        storage = dataset.target
+        version = self._held_version(storage)
+        pointed = f"GRAPH {META_GRAPH} {{ {graph} {ns.CURRENT_VERSION} {storage} }}"
+        if version != storage:
+            held = f"GRAPH {META_GRAPH} {{ {storage} {ns.HOLDS_VERSION} {version} }}"
+        else:
+            held = f"FILTER NOT EXISTS {{ GRAPH {META_GRAPH} {{ {storage} {ns.HOLDS_VERSION} ?anyHeld }} }}"
+        loaded = f"OPTIONAL {{ GRAPH {META_GRAPH} {{ {storage} {ns.INPUT_HASH} ?loaded }} }}"
+        delete = f"GRAPH {storage} {{ {removed} }} GRAPH {META_GRAPH} {{ {storage} {ns.INPUT_HASH} ?loaded }}"
+        insert = f"GRAPH {storage} {{ {added} }}"
+        if not new_version and not self._frozen(version):
+            # guarded: a record that vouched for the version meanwhile makes this edit a no-op (a conflict)
+            loose = (
+                f"FILTER NOT EXISTS {{ GRAPH {META_GRAPH} {{ {version} {ns.CONTENT_HASH} ?anyHash }} }} "
+                f"FILTER NOT EXISTS {{ GRAPH {META_GRAPH} {{ {version} {ns.RETAINED} true }} }} "
+                f"FILTER NOT EXISTS {{ GRAPH {META_GRAPH} {{ ?anyOlder {ns.RECONSTRUCTED_FROM} {version} }} }} "
+                f"FILTER NOT EXISTS {{ GRAPH ?anyRecord {{ ?anyS ?anyP {version} }} "
+                f"FILTER (?anyRecord != {META_GRAPH}) }}"
+            )
+            where = f"{pointed} {held} {loaded} {loose}"
+            return PreparedChange(
+                graph, storage, version, version, delta.remove, delta.add, None, digest, delete, insert, where, warnings
+            )
         new = NamedNode(f"{graph.value}/version/{uuid.uuid4().hex}")
-        copy, unlink = "", ""
-        if dataset.target is not None:
-            copy = f"INSERT {{ GRAPH {new} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {dataset.target} {{ ?s ?p ?o }} }} ;"
-            unlink = f"DELETE DATA {{ GRAPH {META_GRAPH} {{ {graph} {ns.CURRENT_VERSION} {dataset.target} }} }} ;"
-        self.backend.update(
-            f"{copy} {unlink} DELETE DATA {{ GRAPH {new} {{ {_triples(delta.remove)} }} }} ; "
-            f"INSERT DATA {{ GRAPH {new} {{ {_triples(delta.add)} }} }} ; "
-            f"INSERT DATA {{ GRAPH {META_GRAPH} {{ {graph} {ns.CURRENT_VERSION} {new} }} }}"
+        node, removed_graph, added_graph = delta_graphs(new)
+        delete += f" GRAPH {META_GRAPH} {{ {storage} {ns.HOLDS_VERSION} {version} }}"
+        insert += (
+            f" GRAPH {removed_graph} {{ {removed} }} GRAPH {added_graph} {{ {added} }} GRAPH {META_GRAPH} {{ "
+            f"{storage} {ns.HOLDS_VERSION} {new} . {version} {ns.RECONSTRUCTED_FROM} {new} ; "
+            f"{ns.REVERSE_DELTA} {node} . {node} {ns.REMOVED_GRAPH} {removed_graph} ; {ns.ADDED_GRAPH} {added_graph} ; "
+            f"{ns.CONTENT_HASH} {Literal(digest)} . }}"
         )
-        self._drop_unretained([dataset.target] if dataset.target is not None else [])
-        return WriteReport(graph, len(delta.add), _warnings(violations), version=new)
+        return PreparedChange(
+            graph,
+            storage,
+            version,
+            new,
+            delta.remove,
+            delta.add,
+            node,
+            digest,
+            delete,
+            insert,
+            f"{pointed} {held} {loaded}",
+            warnings,
+        )
+
+    def apply_change(self, change: PreparedChange) -> None:
+        """Apply a prepared change in one guarded operation; a :class:`CommitConflict` if its version moved."""
+        self.backend.update(f"DELETE {{ {change.delete} }} INSERT {{ {change.insert} }} WHERE {{ {change.where} }}")
+        if not self.backend.ask(f"ASK {{ {change.marker} }}"):
+            raise CommitConflict(
+                f"<{change.graph.value}> moved on from version <{change.version.value}> since this change was "
+                "validated; nothing was changed, run it again"
+            )
+
+    def _held_version(self, storage: NamedNode) -> NamedNode:
+        """The version whose content physical graph ``storage`` holds (its own IRI unless a change named it)."""
+        rows = list(self.backend.select(f"SELECT ?v WHERE {{ {storage} {ns.HOLDS_VERSION} ?v }}", graphs=[META_GRAPH]))
+        return rows[0]["v"] if rows else storage
 
     def prepare_drop(self, graph: NamedNode, *, series_prefix: str | None = None) -> PreparedDrop:
         """Check that removing logical ``graph`` breaks nothing else, writing nothing yet.
@@ -563,18 +743,18 @@ class Store:
             raise InputError(f"there is no graph <{graph.value}> in the store")
         violations, _, _ = check_write(self.backend, Delta(graph=graph, data=b""), dataset, self.validator, self.series)
         self._raise_on_violations(graph, violations)
-        return PreparedDrop(graph, dataset.target, series_prefix)
+        return PreparedDrop(graph, dataset.target, self.versions()[graph], series_prefix)
 
     def _finish_drop(self, drop: PreparedDrop) -> None:
-        """After the commit that unlinked ``drop.version``: drop it unless retained, and its series."""
-        self._drop_unretained([drop.version])
+        """After the commit that unlinked ``drop.storage``: drop it unless retained, and its series."""
+        self._drop_unretained([drop.storage])
         if drop.series_prefix is not None:
             self.series.delete(drop.series_prefix)
 
     def _drop_graph(self, graph: NamedNode, *, series_prefix: str | None = None) -> None:
         """Remove logical ``graph`` without a record (kg's own use; callers go through ``Twin.drop``)."""
         drop = self.prepare_drop(graph, series_prefix=series_prefix)
-        self._switch(graph, drop.version, None)
+        self._switch(graph, drop.storage, None)
         if series_prefix is not None:
             self.series.delete(series_prefix)
 
@@ -698,7 +878,7 @@ class Store:
             for key, count in sorted(self.series.keys().items())
             if key not in named
         ]
-        keep = {META_GRAPH, *live.values()}
+        keep = self._kept()
         found += [
             _orphan_version(graph.value, "is neither live nor retained by a recorded activity")
             for graph in self.backend.named_graphs()
@@ -710,7 +890,7 @@ class Store:
         """Drop physical graphs no logical graph points at (left by a write that was interrupted)."""
         if not isinstance(self.backend, EmbeddedBackend):
             return  # a shared endpoint may be loading another client's graph right now
-        keep = {META_GRAPH, *self.live().values()}
+        keep = self._kept()
         for graph in self.backend.named_graphs():
             if graph not in keep and not self.is_retained(graph):
                 self.backend.drop_graph(graph)

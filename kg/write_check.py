@@ -114,9 +114,14 @@ def check_write(
     return found + series_violations(scratch, series, pending_series, names), size, content
 
 
+def is_record_graph(graph: NamedNode) -> bool:
+    """Whether logical graph ``graph`` is a ledger record (``etg:record/<n>``)."""
+    return graph.value.startswith(RECORD_GRAPH_BASE) and graph.value[len(RECORD_GRAPH_BASE) :].isdigit()
+
+
 def _refuse_key_publication(scratch: Store, graph: NamedNode) -> None:
     """Only ledger records may publish signing keys: a key published by any other write would count."""
-    if graph.value.startswith(RECORD_GRAPH_BASE) and graph.value[len(RECORD_GRAPH_BASE) :].isdigit():
+    if is_record_graph(graph):
         return
     patterns = ((ns.PUBLIC_KEY, None), (ns.RDF_TYPE, ns.SIGNING_KEY), (ns.RDF_TYPE, ns.KEY_PUBLICATION))
     for predicate, obj in patterns:

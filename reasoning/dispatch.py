@@ -104,7 +104,7 @@ def read_run(
 ) -> PreparedRun:
     """The problem of ``grid``, read from the versions live now (the first part of :func:`optimize`)."""
     began, clock = datetime.now(UTC), time.perf_counter()
-    live, recorder = store.live(), RecordingSeries(store.series)
+    live, recorder = store.versions(), RecordingSeries(store.series)
     problem = read_problem(store.view(live, recorder), grid, case, start, steps, cost_model)
     return PreparedRun(problem, live, recorder, began, clock, case, window, overlap)
 

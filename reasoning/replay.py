@@ -137,7 +137,6 @@ def recorded_inputs(store: Store, decision: NamedNode) -> tuple[dict[NamedNode, 
     """The graph versions (logical → version) and the series snapshot the decision read, checked by hash."""
     versions: dict[NamedNode, NamedNode] = {}
     snapshot = None
-    present = set(store.backend.named_graphs())
     found = store.query(load_query(_PACKAGE, "replay_inputs.rq"), {"decision": decision})
     for r in read_rows(found, "entity", INPUT_PROPERTIES, "replay_inputs.rq"):  # read whole first
         recorded = r.str("hash")
@@ -145,7 +144,7 @@ def recorded_inputs(store: Store, decision: NamedNode) -> tuple[dict[NamedNode, 
             snapshot = recorded
             continue
         entity = NamedNode(r.iri("entity"))
-        if entity not in present:
+        if not store.has_version(entity):
             raise InputError(
                 f"the graph version <{entity.value}> that <{decision.value}> read is no longer in the store"
             )

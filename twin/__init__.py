@@ -9,11 +9,13 @@ True
 from enertwin.events import CommitEvent, CommitStream, Subscription
 from enertwin.jobs import JobProgress, OptimiseJob
 from enertwin.kg.errors import Cancelled, EnertwinError, EvidenceError, InputError, StoreError, ValidationError
+from enertwin.kg.provenance.recorded_change import ChangeReceipt
 from enertwin.requests import OptimiseRequest
 from enertwin.twin import CostsLoaded, Endorsement, HumanVerdict, KeySetup, Table, Twin
 
 __all__ = [
     "Cancelled",
+    "ChangeReceipt",
     "CommitEvent",
     "CommitStream",
     "CostsLoaded",

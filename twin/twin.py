@@ -46,6 +46,7 @@ from enertwin.kg.provenance.ledger import Ledger, Receipt, entries, key_node, re
 from enertwin.kg.provenance.policy import record_policy_verdict
 from enertwin.kg.provenance.proof import InclusionProof, find_entry, inclusion_proof
 from enertwin.kg.provenance.record import SOFTWARE_AGENT, ActivityRecord, agent_triples, text
+from enertwin.kg.provenance.recorded_change import ChangeReceipt, set_value
 from enertwin.kg.provenance.recorded_write import Source, replace_recorded
 from enertwin.kg.provenance.verify import Verdict, verify
 from enertwin.kg.queries import Bindings, load_query
@@ -350,6 +351,17 @@ class Twin:
                 activity.add(activity.iri, ns.REASON, text(reason.strip()))
             activity.associate(SOFTWARE_AGENT, ns.OPERATOR_ROLE).extend(agent_triples(self.signer.identity))
             return self.ledger.append(activity, drops=[drop])
+
+    def set(self, asset: str, prop: str, value: str, reason: str | None = None) -> ChangeReceipt:
+        """Replace the values of ``prop`` on ``asset`` by ``value``: one fact, validated and recorded.
+
+        ``asset`` is an IRI or a SimBench name, ``prop`` a CURIE such as ``et:maxActivePower``,
+        ``value`` text typed by the property's range. A value the shapes reject is a
+        ``ValidationError`` and changes nothing. The change costs the size of the change: the
+        version a decision read stays readable as a reverse delta (``bench/change_bench.py``).
+        """
+        with self._holding() as store:
+            return set_value(store, self.ledger, asset, prop, value, reason)
 
     # -- deciding --------------------------------------------------------------------------
 

@@ -22,7 +22,8 @@ from enertwin.kg.provenance.series_digest import stored_digest
 from enertwin.kg.queries import load_query
 from enertwin.kg.rows import solutions
 from enertwin.kg.series_snapshot import SnapshotSeries
-from enertwin.kg.store import Store
+from enertwin.kg.store import META_GRAPH, Store
+from enertwin.kg.store_versions import delta_content, delta_hash
 
 _PACKAGE = "enertwin.kg.provenance"
 _NONE = (np.zeros(0, dtype=np.int64), np.zeros(0))  # a key with no stored values
@@ -36,26 +37,30 @@ class DeepCheck:
         """Check against ``store``; ``hashes`` (version IRI → content hash) is shared with the other checks."""
         self.store = store
         self.hashes = hashes
-        self.live = store.live()
-        self.present = set(store.backend.named_graphs())
+        self.live = store.versions()
         self.snapshots: set[str] = set()  # snapshot hashes found to hold
 
     def content_hash(self, version: NamedNode) -> str:
         """The RDFC-1.0 hash of physical graph ``version`` as it is now (computed once, nothing written)."""
         if version.value not in self.hashes:
-            self.hashes[version.value] = canonical_hash(self.store.backend.dump_graph(version), stored=True)
+            self.hashes[version.value] = canonical_hash(self.store.version_content(version), stored=True)
         return self.hashes[version.value]
 
     def record(self, scratch: PyoxigraphStore) -> str | None:
         """What the record in ``scratch`` vouches for that no longer holds, or ``None``."""
-        return self._generated(scratch) or self._written_series(scratch) or self._snapshots(scratch)
+        return (
+            self._generated(scratch)
+            or self._deltas(scratch)
+            or self._written_series(scratch)
+            or self._snapshots(scratch)
+        )
 
     def _generated(self, scratch: PyoxigraphStore) -> str | None:
         for version, graph, digest in _rows(scratch, "generated_versions.rq", ("version", "graph", "hash")):
             if not isinstance(version, NamedNode) or not isinstance(graph, NamedNode):
                 return f"it says it generated {version} of {graph}, which are not both IRIs"
             live = self.live.get(graph) == version
-            if version not in self.present and not live:
+            if not live and not self.store.has_version(version):
                 continue  # replaced by a later write and dropped: nothing of it is left
             if self.content_hash(version) != digest.value:
                 where = "the live version" if live else "a kept version"
@@ -65,8 +70,25 @@ class DeepCheck:
                 )
         return None
 
+    def _deltas(self, scratch: PyoxigraphStore) -> str | None:
+        """A change's delta (what it removed and added) against the hash its record signed."""
+        for delta, digest in _rows(scratch, "generated_deltas.rq", ("delta", "hash")):
+            graphs = list(
+                self.store.backend.select(load_query(_PACKAGE, "delta_graphs.rq"), {"delta": delta}, [META_GRAPH])
+            )
+            if not graphs:
+                continue  # the versions it kept were dropped with their graph (nothing retained them)
+            removed, added = graphs[0]["removed"], graphs[0]["added"]
+            content = delta_content(self.store.backend, [removed, added])
+            if delta_hash(content[removed], content[added]) != digest.value:
+                return (
+                    f"the delta <{delta.value}> of its change has changed since: the triples it removed and "
+                    "added no longer hash to the recorded hash"
+                )
+        return None
+
     def _written_series(self, scratch: PyoxigraphStore) -> str | None:
-        live = set(self.live.values())
+        live = set(self.store.live().values())
         wanted: dict[str, str] = {}
         for version, key, digest in _rows(scratch, "written_series.rq", ("version", "key", "hash")):
             if version in live:  # else a later write replaced these series

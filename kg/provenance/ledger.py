@@ -25,7 +25,7 @@ from enertwin.kg.provenance.keys import Signer
 from enertwin.kg.provenance.record import ActivityRecord, Term, agent_triples, integer, person_node, text, timestamp
 from enertwin.kg.queries import load_query
 from enertwin.kg.rows import read_rows
-from enertwin.kg.store import META_GRAPH, PreparedDrop, PreparedWrite, Store, WriteReport
+from enertwin.kg.store import META_GRAPH, PreparedChange, PreparedDrop, PreparedWrite, Store, WriteReport
 
 GENESIS = "0" * 64
 LEDGER_NODE = NamedNode(ns.ID_BASE + "ledger")
@@ -209,14 +209,16 @@ class Ledger:
         retain: Sequence[NamedNode] = (),
         series: tuple[pd.DataFrame, str] | None = None,
         drops: Sequence[PreparedDrop] = (),
+        changes: Sequence[PreparedChange] = (),
     ) -> Receipt:
         """Append a record of ``activity``, committing ``writes`` with it and retaining the ``retain`` versions.
 
         ``series`` (a frame and its key prefix) are values the record's graph refers to; ``drops``
-        are graphs removed in the same commit (each only if its version is still the live one).
+        are graphs removed in the same commit (each only if its version is still the live one); prepared
+        ``changes`` (edits of live graphs) are applied in the same commit as the record.
         """
         self._publish_once()
-        receipt = self._append([activity], writes, retain, series, drops)[0]
+        receipt = self._append([activity], writes, retain, series, drops, changes)[0]
         for drop in drops:
             self.store._finish_drop(drop)
         return receipt
@@ -263,12 +265,13 @@ class Ledger:
         retain: Sequence[NamedNode],
         series: tuple[pd.DataFrame, str] | None,
         drops: Sequence[PreparedDrop],
+        changes: Sequence[PreparedChange] = (),
     ) -> list[Receipt]:
         """Append as a compare-and-set on the ledger head; a writer that lost rebuilds its records and retries."""
         for attempt in range(ATTEMPTS):
             known = len(self._entries())
             try:
-                receipts = self._try_append(activities, writes, retain, series, drops)
+                receipts = self._try_append(activities, writes, retain, series, drops, changes)
             except CommitConflict:
                 head = tree_head(self.store)
                 if head is not None and head.size == known:
@@ -293,6 +296,7 @@ class Ledger:
         retain: Sequence[NamedNode],
         series: tuple[pd.DataFrame, str] | None,
         drops: Sequence[PreparedDrop] = (),
+        changes: Sequence[PreparedChange] = (),
     ) -> list[Receipt]:
         """One attempt: records built on the head as read, committed only if that head is still current."""
         listed = list(self._entries())
@@ -318,14 +322,15 @@ class Ledger:
         def applied() -> bool:
             return any(e.record_hash == first.record_hash for e in entries(self.store, first.record))
 
-        unlinks = " ".join(f"{d.graph} {ns.CURRENT_VERSION} {d.version} ." for d in drops)
-        still_live = " ".join(f"GRAPH {META_GRAPH} {{ {d.graph} {ns.CURRENT_VERSION} {d.version} }}" for d in drops)
+        unlinks = " ".join(f"{d.graph} {ns.CURRENT_VERSION} {d.storage} ." for d in drops)
+        still_live = " ".join(f"GRAPH {META_GRAPH} {{ {d.graph} {ns.CURRENT_VERSION} {d.storage} }}" for d in drops)
         reports = self.store.commit(
             [*writes, *records],
             self._ledger_facts(added, listed, now, retain),
             forget=f"{LEDGER_NODE} ?headP ?headO . {unlinks}",
             where=f"{_head_guard(*expected, first.seq)} {still_live}",
             applied=applied,
+            changes=changes,
         )
         self._listed = listed
         kept = reports[len(writes) :]

@@ -10,6 +10,7 @@ import importlib.metadata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from urllib.parse import quote
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
@@ -48,6 +49,12 @@ def person_node(name: str) -> NamedNode:
     return NamedNode(f"{ns.ID_BASE}person/{quote(name, safe='')}")
 
 
+@cache
+def _software_version() -> str:
+    """The version of enertwin, read once: the lookup costs milliseconds, a change record a few."""
+    return importlib.metadata.version("enertwin")
+
+
 def agent_triples(identity: Identity) -> list[Triple]:
     """The enertwin software agent, acting on behalf of the person (and organisation) it runs for."""
     person = person_node(identity.person)
@@ -55,7 +62,7 @@ def agent_triples(identity: Identity) -> list[Triple]:
         Triple(SOFTWARE_AGENT, ns.RDF_TYPE, ns.PROV_SOFTWARE_AGENT),
         Triple(SOFTWARE_AGENT, ns.RDF_TYPE, ns.PROV_AGENT),
         Triple(SOFTWARE_AGENT, ns.RDFS_LABEL, text("enertwin")),
-        Triple(SOFTWARE_AGENT, ns.SOFTWARE_VERSION, text(importlib.metadata.version("enertwin"))),
+        Triple(SOFTWARE_AGENT, ns.SOFTWARE_VERSION, text(_software_version())),
         Triple(SOFTWARE_AGENT, ns.PROV_ACTED_ON_BEHALF_OF, person),
         *person_triples(identity.person),
     ]

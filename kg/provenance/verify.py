@@ -151,11 +151,10 @@ def _check_payload(store: Store, quads: list[Quad], checked: dict[str, str], dee
     for schedule, (digest, series) in schedules.items():
         if series_digest(series) != digest:
             return f"the values of schedule <{schedule}> in the series store differ from its signed hash"
-    present = set(store.backend.named_graphs())
     used = solutions(scratch.query(load_query(_PACKAGE, "used_versions.rq")), "used_versions.rq")
     for r in list(used):
         version, digest = r["version"], r["hash"].value
-        if version not in present:
+        if not store.has_version(version):
             return f"the graph version <{version.value}> it used is no longer in the store"
         if version.value not in checked:
             checked[version.value] = store.version_hash(version, fresh=True)
