@@ -154,6 +154,13 @@ def _clear_remote(url: str) -> None:
     response.raise_for_status()
 
 
+@pytest.fixture
+def empty_remote(oxigraph_server: str) -> str:
+    """The session's oxigraph server with nothing in it (earlier tests leave their graphs there)."""
+    _clear_remote(oxigraph_server)
+    return oxigraph_server
+
+
 @pytest.fixture(params=["memory", "disk", "remote", "shared"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """A fresh, empty store on each backend; the same tests run on all of them.

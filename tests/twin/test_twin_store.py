@@ -119,10 +119,10 @@ def test_a_user_query_may_not_call_a_service(twin: Twin) -> None:
 
 
 @pytest.mark.remote
-def test_a_twin_on_a_remote_endpoint_records_its_writes(oxigraph_server: str) -> None:
+def test_a_twin_on_a_remote_endpoint_records_its_writes(empty_remote: str) -> None:
     price = 30 + (time.time_ns() % 997) / 1000  # a table this server has not seen
     table = SHIPPED.replace(b'et:marginalCost "48.0"', f'et:marginalCost "{price}"'.encode())
-    with Twin.open(oxigraph_server) as twin:
+    with Twin.open(empty_remote) as twin:
         loaded = twin.load_costs(table, "a remote test cost table")
         assert loaded.receipt is not None
         assert [r["marginal_eur_per_mwh"] for r in twin.costs().rows if r["fuel"] == "gas"] == [price]
