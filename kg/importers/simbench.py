@@ -8,9 +8,12 @@ named graph, so importing the same code again replaces it: one copy, always.
 from __future__ import annotations
 
 import difflib
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -163,11 +166,33 @@ class SimbenchNet(Protocol):
     def __getitem__(self, table: str, /) -> pd.DataFrame: ...
 
 
+@contextmanager
+def _interrupt_kept() -> Iterator[None]:
+    """Hold a Ctrl-C that arrives inside simbench until it returns, then raise it.
+
+    simbench and pandapower catch with bare ``except:`` while they build a grid, so a
+    KeyboardInterrupt raised in there was swallowed and the import went on (seen: 1 in 4).
+    Only the main thread receives signals; elsewhere (an import run as a job) nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, _frame: caught.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def _load_net(code: str) -> SimbenchNet:
     import simbench
 
     try:
-        net: SimbenchNet = simbench.get_simbench_net(code)
+        with _interrupt_kept():
+            net: SimbenchNet = simbench.get_simbench_net(code)
     except Exception as exc:  # simbench raises bare exceptions on broken data
         raise InputError(f"simbench could not build the grid {code!r}: {exc}") from exc
     return net
