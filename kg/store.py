@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -334,9 +334,13 @@ class Store:
         )
         return rows[0]["version"].value if rows else None
 
-    def graphs_describing(self, node: NamedNode) -> list[NamedNode]:
-        """The logical graphs in which ``node`` is a subject."""
-        logical_of = {physical: logical for logical, physical in self.live().items()}
+    def graphs_describing(self, node: NamedNode, among: Mapping[NamedNode, NamedNode] | None = None) -> list[NamedNode]:
+        """The logical graphs in which ``node`` is a subject.
+
+        ``among`` (logical → physical) limits the search to those graphs, e.g. all but the ledger's
+        records, which name assets but never describe them and grow with every write.
+        """
+        logical_of = {physical: logical for logical, physical in (self.live() if among is None else among).items()}
         rows = self.backend.select(load_query("enertwin.kg", "graphs_describing.rq"), {"node": node}, list(logical_of))
         return sorted({logical_of[r["g"]] for r in rows if r["g"] in logical_of}, key=lambda g: g.value)
 

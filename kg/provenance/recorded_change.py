@@ -174,10 +174,7 @@ def _check_lexical(predicate: NamedNode, value: str, datatype: str) -> None:
 
 def describing_graph(store: Store, asset: NamedNode, data: dict[NamedNode, NamedNode] | None = None) -> NamedNode:
     """The one logical graph in which ``asset`` is described (a subject)."""
-    data = data or _data_graphs(store)
-    logical_of = {physical: logical for logical, physical in data.items()}
-    found = store.backend.quads_with([asset], "s", list(logical_of))
-    graphs = sorted({logical_of[q.graph_name] for q in found if q.graph_name in logical_of}, key=lambda g: g.value)  # type: ignore[index]
+    graphs = store.graphs_describing(asset, data or _data_graphs(store))
     if not graphs:
         raise InputError(f"no graph in the store describes <{asset.value}>")
     if len(graphs) > 1:
