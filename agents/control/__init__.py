@@ -1,0 +1,1 @@
+"""Human control: kill switches and approvals, kept in the graph and recorded."""

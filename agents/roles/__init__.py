@@ -1,0 +1,1 @@
+"""Agent roles: telemetry ingest, forecaster, optimizer, coordinator, actuator adapter."""

@@ -1,0 +1,1 @@
+"""Policy sets as Turtle: the default safety envelope shipped with enertwin."""
