@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -44,15 +45,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real `oxigraph serve` on a free loopback port, for the remote backend."""
+@contextmanager
+def running_oxigraph(location: Path) -> Iterator[str]:
+    """A real `oxigraph serve` on ``location`` and a free loopback port: its URL while the block runs."""
     beside_python = Path(sys.executable).parent / "oxigraph"
     binary = str(beside_python) if beside_python.exists() else shutil.which("oxigraph")
     if binary is None:
         pytest.fail("the `oxigraph` server (PyPI package oxigraph) is not installed")
     port = _free_port()
-    location = tmp_path_factory.mktemp("oxigraph-server")
     process = subprocess.Popen(
         [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL,
@@ -70,9 +70,25 @@ def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.kill()
             raise RuntimeError(f"oxigraph serve did not start: {process.stderr.read() if process.stderr else ''}")
         time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The session's `oxigraph serve`, for the remote backend; tests clear it before use."""
+    with running_oxigraph(tmp_path_factory.mktemp("oxigraph-server")) as url:
+        yield url
+
+
+@pytest.fixture
+def own_oxigraph_server(tmp_path: Path) -> Iterator[str]:
+    """An `oxigraph serve` of the test's own, stopped after it."""
+    with running_oxigraph(tmp_path / "oxigraph-server") as url:
+        yield url
 
 
 def _postgres_bin() -> Path | None:

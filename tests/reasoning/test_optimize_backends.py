@@ -16,6 +16,13 @@ from . import reference_dispatch as ref
 HV = "1-HV-mixed--2-sw"
 
 
+@pytest.fixture
+def oxigraph_server(own_oxigraph_server: str) -> str:
+    """A server of its own for each remote run: two grids imported into the session's server, cleared by
+    earlier tests, made its reads crawl in CI (>15 min) where a fresh server takes about a minute."""
+    return own_oxigraph_server
+
+
 def test_dispatch_stores_and_explains_on_every_backend(store: Store, request: pytest.FixtureRequest) -> None:
     if request.node.callspec.params["store"] == "disk":
         pytest.skip("the other dispatch tests run on an on-disk store")
