@@ -150,7 +150,9 @@ class Approvals:
             ns.PROPOSAL_DOCUMENT: text(encode(proposal).decode()),
             ns.REQUESTED_BY: requester,
         }
-        activity.generated(node, ns.APPROVAL_REQUEST, facts)
+        # the record names what was asked, not the status: that changes, in the approvals graph only
+        activity.add(activity.iri, ns.PROV_GENERATED, node)
+        activity.extend(Triple(node, p, o) for p, o in facts.items() if p != ns.APPROVAL_STATUS)
         self._write(node, facts, activity, version)
         return self._found(proposal.id)
 

@@ -11,7 +11,6 @@ endpoint on each call so that another process's pull stops the very next actuati
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,6 +52,7 @@ class Switch:
     by: str
     at: datetime
     activity: str
+    node: str
 
     def describe(self) -> str:
         """One line for people: which switch, who pulled it and why."""
@@ -68,14 +68,6 @@ class _Pulled:
     everything: Switch | None
     assets: dict[str, Switch]
     agents: dict[str, Switch]
-
-
-def switch_node(scope: Scope, target: str | None) -> NamedNode:
-    """The node of the switch of ``scope`` over ``target`` (one per scope and target)."""
-    if scope == "global":
-        return NamedNode(_SWITCH_BASE + "global")
-    digest = hashlib.sha256((target or "").encode()).hexdigest()[:32]
-    return NamedNode(f"{_SWITCH_BASE}{scope}/{digest}")
 
 
 class KillSwitches:
@@ -146,6 +138,7 @@ class KillSwitches:
                 by=person_name(by) if isinstance(by, NamedNode) else str(values["by"]),
                 at=instant(values["at"]),
                 activity=str(values["activity"]),
+                node=str(values["switch"]),
             )
             if switch.scope == "global":
                 everything = switch
@@ -161,7 +154,8 @@ class KillSwitches:
         An asset switch must name an asset of the store; an agent switch any agent IRI (an agent
         that does not run yet is stopped before it starts). A switch already pulled is bad input.
         """
-        chosen, node = self._checked(scope, target, reason)
+        chosen = self._checked(scope, target, reason)
+        node = NamedNode(f"{_SWITCH_BASE}{chosen}/{uuid.uuid4().hex}")  # one node per pull: records never disagree
         if chosen == "asset" and target is not None and not self._twin.is_asset(target):
             raise InputError(
                 f"no asset <{target}> in the store: an asset kill switch must name an et:Asset (or a subclass)"
@@ -197,7 +191,7 @@ class KillSwitches:
 
     def release(self, scope: str, target: str | None, reason: str) -> Switch:
         """Release the pulled switch of ``scope`` over ``target`` for ``reason``; recorded. Returns what it was."""
-        chosen, node = self._checked(scope, target, reason)
+        chosen = self._checked(scope, target, reason)
         pulled = self._fresh()
         standing = self._standing(pulled, chosen, target)
         if standing is None:
@@ -208,6 +202,7 @@ class KillSwitches:
         activity = ActivityRecord(
             NamedNode(f"{ns.ID_BASE}kill-switch-release/{uuid.uuid4().hex}"), ns.KILL_SWITCH_RELEASE, now, now
         )
+        node = NamedNode(standing.node)
         activity.add(activity.iri, ns.PROV_INVALIDATED, node).add(activity.iri, ns.REASON, text(reason.strip()))
         activity.add(activity.iri, ns.PROV_WAS_INFORMED_BY, NamedNode(standing.activity))
         if target is not None:
@@ -229,8 +224,8 @@ class KillSwitches:
         return (pulled.assets if scope == "asset" else pulled.agents).get(target or "")
 
     @staticmethod
-    def _checked(scope: str, target: str | None, reason: str) -> tuple[Scope, NamedNode]:
-        """The scope and the switch's node; a bad scope, target or empty reason is bad input naming the rule."""
+    def _checked(scope: str, target: str | None, reason: str) -> Scope:
+        """The scope, checked; a bad scope, target or empty reason is bad input naming the rule."""
         if scope not in SCOPES:
             raise InputError(f"a kill switch's scope is one of {', '.join(SCOPES)}, not {scope!r}")
         if not reason.strip():
@@ -249,7 +244,7 @@ class KillSwitches:
             if "://" not in target:
                 raise InputError(f"the {scope} {target!r} is not an absolute IRI (e.g. https://w3id.org/enertwin/id/…)")
         chosen: Scope = scope  # type: ignore[assignment]
-        return chosen, switch_node(chosen, target)
+        return chosen
 
     @staticmethod
     def _describe(activity: ActivityRecord, verb: str, scope: Scope, target: str | None, who: str) -> None:

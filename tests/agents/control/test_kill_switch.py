@@ -49,6 +49,9 @@ def test_each_scope_blocks_its_actuations_until_released(
         assert released == pulled
         assert all(switches.blocking(a, g) is None for a, g in blocked + passes)
         assert switches.pulled() == []
+        again = switches.pull(scope, target, "second storm")  # the same switch, pulled and released again
+        assert [switches.blocking(a, g) for a, g in blocked] == [again] * len(blocked)
+        switches.release(scope, target, "second storm over")
     assert twin.verify(deep=True).first_bad is None
     assert not [v for v in twin.validate() if v.severity.value == "Violation"]
 
