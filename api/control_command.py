@@ -103,6 +103,17 @@ def approvals_list_command(
     render(out, columns, rows, Format.TABLE, title="Approval requests" if every else "Pending actions")
 
 
+def _action(text: str) -> str:
+    """ACTION checked before the store is opened: an IRI, or a proposal id (no spaces)."""
+    if "://" in text:
+        return iri(text, "ACTION")
+    if not text or any(c.isspace() for c in text):
+        raise InputError(
+            f"ACTION {text!r} is not an IRI (of a decision or request) nor a pending action's id (no spaces)"
+        )
+    return text
+
+
 def approve_command(
     action: Annotated[
         str, typer.Argument(metavar="ACTION", help="A pending action (id or request IRI), or a decision IRI.")
@@ -111,10 +122,11 @@ def approve_command(
     reason: ActionReason = None,
 ) -> None:
     """Approve a pending action (released as proposed), or record your approval of a decision (signed)."""
+    action = _action(action)
     with opened(store) as twin:
         approvals = Approvals(twin)
         if approvals.find(action) is None and "://" in action:
-            recorded = twin.approve(iri(action, "decision"), reason)
+            recorded = twin.approve(action, reason)
             out.print(f"approval of {recorded.decision} recorded in {recorded.receipt.graph.value}", highlight=False)
             return
         decided = approvals.decide(action, True, reason or "")
@@ -123,8 +135,11 @@ def approve_command(
 
 def reject_command(action: ActionArgument, store: StoreOption = DEFAULT_STORE, reason: ActionReason = None) -> None:
     """Reject a pending action with the reason (signed); the safe plan runs instead."""
+    action = _action(action)
+    if reason is None or not reason.strip():
+        raise InputError("a rejection of a pending action needs a reason (--reason): the record must say why")
     with opened(store) as twin:
-        decided = Approvals(twin).decide(action, False, reason or "")
+        decided = Approvals(twin).decide(action, False, reason)
     out.print(f"rejected action {decided.proposal_id}: {decided.reason}", highlight=False)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from pyoxigraph import NamedNode, Quad, Triple
 
+from enertwin.kg import namespaces as ns
 from enertwin.kg.backend_embedded import EmbeddedBackend
 from enertwin.kg.errors import InputError, StoreError
 from enertwin.kg.provenance.ledger import Ledger, Receipt
@@ -43,13 +44,12 @@ def record_state(
         strays = [t for t in triples if t.subject != node]
         if strays:
             raise InputError(f"a state edit of <{node.value}> may only describe it, not {strays[0].subject}")
-    current = store.versions().get(graph)
-    if (current.value if current is not None else None) != seen:
+    current = live_version(store, graph)
+    if (current[1].value if current is not None else None) != seen:
         raise StoreError(
             f"<{graph.value}> changed since it was read (another writer); nothing was changed, run it again"
         )
-    storage = store.live().get(graph)
-    before = list(store.backend.quads_with(list(described), "s", [storage])) if storage is not None else []
+    before = list(store.backend.quads_with(list(described), "s", [current[0]])) if current is not None else []
     after = [Quad(t.subject, t.predicate, t.object, graph) for triples in described.values() for t in triples]
     prepared = store.prepare_change(graph, remove=before, add=after, new_version=True)
     return ledger.append(vouch_for_change(activity, prepared), changes=[prepared])
@@ -59,13 +59,35 @@ def state_rows(
     store: Store, graph: NamedNode, package: str, name: str, bindings: Bindings | None = None
 ) -> tuple[str | None, list[dict[str, Term | None]]]:
     """The live version of state graph ``graph`` and the rows of query ``name`` (from ``package``) over it only."""
-    version = store.versions().get(graph)
-    storage = store.live().get(graph)
-    if storage is None or version is None:
+    found = live_version(store, graph)
+    if found is None:
         return None, []
-    solutions = store.backend.select(load_query(package, name), bindings, [storage])
+    physical, version = found
+    solutions = store.backend.select(load_query(package, name), bindings, [physical])
     columns = [v.value for v in solutions.variables]
     return version.value, [{c: s[c] for c in columns} for s in solutions]
+
+
+def live_version(store: Store, graph: NamedNode) -> tuple[NamedNode, NamedNode] | None:
+    """The physical graph holding logical ``graph`` and the IRI of its live version (``None``: no such graph).
+
+    Read for this one graph only: index lookups on an embedded store, one query on a remote one
+    (``Store.versions`` reads every graph's pointer, a ledger record's too).
+    """
+    backend = store.backend
+    if isinstance(backend, EmbeddedBackend):
+        pointers = list(backend.quads_with([graph], "s", [META_GRAPH], [ns.CURRENT_VERSION]))
+        if not pointers or not isinstance(pointers[0].object, NamedNode):
+            return None
+        physical = pointers[0].object
+        held = list(backend.quads_with([physical], "s", [META_GRAPH], [ns.HOLDS_VERSION]))
+        version = held[0].object if held and isinstance(held[0].object, NamedNode) else physical
+        return physical, version
+    rows = list(backend.select(load_query(_PACKAGE, "state_version.rq"), {"graph": graph}, [META_GRAPH]))
+    if not rows or not isinstance(rows[0]["physical"], NamedNode):
+        return None
+    held_version = rows[0]["version"]
+    return rows[0]["physical"], held_version if isinstance(held_version, NamedNode) else rows[0]["physical"]
 
 
 class StateWatch:
@@ -91,11 +113,8 @@ class StateWatch:
                 return False
             self._generation = backend.generation
         with self._lock:
-            rows = list(backend.select(load_query(_PACKAGE, "state_version.rq"), {"graph": self._graph}, [META_GRAPH]))
-        version = None
-        if rows:
-            held = rows[0]["version"]
-            version = (held if held is not None else rows[0]["physical"]).value
+            found = live_version(self._store, self._graph)
+        version = found[1].value if found is not None else None
         changed = not self._looked or version != self._version
         self._version, self._looked = version, True
         return changed

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from control_portfolio import add_portfolio  # beside this file
+from control_portfolio import add_portfolio
 
 from enertwin import Twin
 from enertwin.kg.provenance.keys import Signer

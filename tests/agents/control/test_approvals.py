@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from control_portfolio import AGENT, BATTERY  # beside this file
+from control_portfolio import AGENT, BATTERY
 
 from enertwin import Twin
 from enertwin.agents.control.approvals import Approvals

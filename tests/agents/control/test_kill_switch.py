@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from control_portfolio import AGENT, BATTERY, BUS, add_portfolio  # beside this file
+from control_portfolio import AGENT, BATTERY, BUS, add_portfolio
 
 from enertwin import Twin
 from enertwin.agents.control.kill_switch import KillSwitches
