@@ -11,6 +11,7 @@ endpoint on each call so that another process's pull stops the very next actuati
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -79,6 +80,7 @@ class KillSwitches:
         self._watch = twin.watch_state(ns.KILL_SWITCH_GRAPH)
         self._stale = True
         self._pulled = _Pulled(None, None, {}, {})
+        self._reading = threading.Lock()  # one look at a time: a second thread waits for the switches being read
         self._subscription = twin.subscribe(self._heard)
 
     def close(self) -> None:
@@ -114,11 +116,12 @@ class KillSwitches:
         return found + sorted(pulled.assets.values(), key=_order) + sorted(pulled.agents.values(), key=_order)
 
     def _current(self) -> _Pulled:
-        moved = self._watch.moved()  # always asked, so that the watch keeps up with the version
-        if moved or self._stale:
-            self._stale = False  # before reading: a pull heard meanwhile makes it stale again
-            self._pulled = self._read()
-        return self._pulled
+        with self._reading:
+            moved = self._watch.moved()  # always asked, so that the watch keeps up with the version
+            if moved or self._stale:
+                self._stale = False  # before reading: a pull heard meanwhile makes it stale again
+                self._pulled = self._read()
+            return self._pulled
 
     def _read(self) -> _Pulled:
         version, rows = self._twin.state_rows(ns.KILL_SWITCH_GRAPH, _PACKAGE, "kill_switches.rq")

@@ -133,6 +133,8 @@ def test_the_approvals_report_shows_every_status(twin: Twin) -> None:
     assert ("approval", yes.id, "test-operator", "ok") in decided
     assert ("rejection", no.id, "test-operator", "no") in decided
     assert any(kind == "expiry" and action == late.id for kind, action, _, _ in decided)
+    assert not [v.describe() for v in twin.validate() if v.severity.value == "Violation"]  # records and state agree
+    assert twin.verify(deep=True).first_bad is None
 
 
 def small_problem(grid: str) -> DispatchProblem:
