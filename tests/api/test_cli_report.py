@@ -69,7 +69,7 @@ def test_list_shows_every_report_with_its_title() -> None:
     code, output = report("--list")
     assert code == 0, output
     lines = output.splitlines()
-    assert len(lines) == len(list_reports()) == 6
+    assert len(lines) == len(list_reports()) == 7
     for info, line in zip(list_reports(), lines, strict=True):
         assert line.split(None, 1) == [info.name, info.title]
 

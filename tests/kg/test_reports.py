@@ -80,7 +80,15 @@ def rows(store: Store, name: str, **params: str) -> list[dict[str, Value]]:
 
 def test_list_reports_reads_title_and_params() -> None:
     reports = {info.name: info for info in list_reports()}
-    assert set(reports) == {"activities", "approvals", "data-quality", "decision-inputs", "decisions", "policy-blocks"}
+    assert set(reports) == {
+        "activities",
+        "approvals",
+        "data-quality",
+        "decision-inputs",
+        "decisions",
+        "kill-switches",
+        "policy-blocks",
+    }
     assert reports["decisions"].title == "Decisions by agent and period"
     assert reports["decisions"].params == ("from", "to")
     assert reports["decision-inputs"].params == ("decision",)
