@@ -48,7 +48,7 @@ class BusOpener:
             await bus.close()
 
 
-@pytest.fixture(params=["memory"])
+@pytest.fixture(params=["memory", "jetstream"])
 def bus(request: pytest.FixtureRequest) -> BusOpener:
     """Opens a bus of each kind: `async with bus(policies) as b: ...`."""
     url = request.getfixturevalue("nats_server") if request.param == "jetstream" else None
