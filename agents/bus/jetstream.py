@@ -43,102 +43,19 @@ import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext, api
+from nats.js import api
 
-from enertwin.agents.bus.base import BusClosed, BusFull, Refusal, RefusalHandler, SubjectPolicy, SubjectStats
+from enertwin.agents.bus.base import BusClosed, BusFull, RefusalHandler, SubjectPolicy, SubjectStats
+from enertwin.agents.bus.jetstream_consumer import PullSubscription, SubjectState
 from enertwin.agents.bus.names import check_durable, check_subject
-from enertwin.agents.events import Event, EventRefused, decode, encode
+from enertwin.agents.events import Event, encode
 from enertwin.kg.errors import InputError, StoreError
 
-ACK_BATCH: Final = 1_000
-FETCH_BATCH: Final = 200
+ACK_BATCH: Final = 2_000
+ACK_TIMEOUT: Final = 30.0
 DUPLICATE_WINDOW: Final = 120.0
 _PER_SUBJECT_LIMIT_EXCEEDED: Final = 10077  # JetStream's error code for a discard-new per-subject refusal
 _log = logging.getLogger(__name__)
-
-
-class _Delivery:
-    """One message of a pull consumer, decoded."""
-
-    __slots__ = ("_msg", "_out", "attempt", "event")
-
-    def __init__(self, msg: Msg, event: Event, attempt: int, out: set[int]) -> None:
-        self._msg = msg
-        self._out = out
-        self.event = event
-        self.attempt = attempt
-
-    async def ack(self) -> None:
-        """Acknowledge it (sent without waiting for the server; a repeated ack does nothing)."""
-        if not self._msg.is_acked:
-            self._out.discard(self._msg.metadata.sequence.stream)
-            await self._msg.ack()
-
-    async def nak(self, delay: float = 0.0) -> None:
-        """Give it back, to be delivered again after ``delay`` seconds."""
-        if not self._msg.is_acked:
-            self._out.discard(self._msg.metadata.sequence.stream)
-            await self._msg.nak(delay=delay if delay > 0 else None)
-
-
-class _Subject:
-    def __init__(self, name: str, wire: str, policy: SubjectPolicy) -> None:
-        self.name = name
-        self.wire = wire
-        self.policy = policy
-        self.stats = SubjectStats()
-        self.estimate = 0
-
-
-class _Subscription:
-    """A pull subscription on one durable consumer, fetching up to ``FETCH_BATCH`` at a time.
-
-    A fetch asks for no more than the consumer may still have out (``max_ack_pending`` less the stream
-    sequences this handle holds unacknowledged): the server does not fill a larger request, and the
-    client would wait out the whole timeout for the rest.
-    """
-
-    def __init__(
-        self, bus: JetStreamBus, state: _Subject, pull: JetStreamContext.PullSubscription, max_ack_pending: int
-    ) -> None:
-        self._bus = bus
-        self._state = state
-        self._pull = pull
-        self._max_ack_pending = max_ack_pending
-        self._fetched: deque[Msg] = deque()
-        self._out: set[int] = set()
-        self._closed = False
-
-    def _batch(self) -> int:
-        if len(self._out) > self._max_ack_pending:  # deliveries lost to a purge or a drop: start counting again
-            self._out.clear()
-        return max(1, min(FETCH_BATCH, self._max_ack_pending - len(self._out)))
-
-    async def next(self, timeout: float | None = None) -> _Delivery | None:
-        """The next readable delivery, or None after ``timeout`` seconds (or once closed)."""
-        end = None if timeout is None else time.monotonic() + timeout
-        while not (self._closed or self._bus.closed):
-            if not self._fetched:
-                wait = 5.0 if end is None else end - time.monotonic()
-                if wait <= 0:
-                    return None
-                try:
-                    fetched = await self._pull.fetch(self._batch(), timeout=max(wait, 0.01))
-                except (TimeoutError, nats.errors.TimeoutError):
-                    continue
-                self._out.update(msg.metadata.sequence.stream for msg in fetched)
-                self._fetched.extend(fetched)
-                continue
-            msg = self._fetched.popleft()
-            if (delivery := await self._bus.delivery(self._state, msg, self._out)) is not None:
-                return delivery
-        return None
-
-    async def close(self) -> None:
-        """Stop fetching; what was fetched and not acknowledged is delivered again after ``ack_wait``."""
-        if not self._closed:
-            self._closed = True
-            await self._pull.unsubscribe()
 
 
 class JetStreamBus:
@@ -158,9 +75,13 @@ class JetStreamBus:
         self._policies = policies
         self._default = default
         self._on_refused = on_refused
-        self._subjects: dict[str, _Subject] = {}
-        self._unacked: set[asyncio.Future[api.PubAck]] = set()
-        self._refused_by_limit: deque[tuple[_Subject, bytes, str]] = deque()
+        self._subjects: dict[str, SubjectState] = {}
+        self._ack_prefix = connection.new_inbox()
+        self._sent = 0
+        self._unacked: dict[str, tuple[SubjectState, bytes, str]] = {}
+        self._all_acked = asyncio.Event()
+        self._all_acked.set()
+        self._refused_by_limit: deque[tuple[SubjectState, bytes, str]] = deque()
         self.closed = False
 
     @classmethod
@@ -184,6 +105,7 @@ class JetStreamBus:
         except (OSError, nats.errors.Error) as error:
             raise StoreError(f"cannot reach the NATS server at {url}: {error}") from None
         bus = cls(connection, stream, checked, default, on_refused)
+        await connection.subscribe(f"{bus._ack_prefix}.*", cb=bus._acknowledged)
         await bus._ensure_stream(2 * max(p.capacity for p in (*checked.values(), default)))
         return bus
 
@@ -212,14 +134,15 @@ class JetStreamBus:
 
     async def subscribe(
         self, subject: str, durable: str, *, ack_wait: float = 30.0, max_ack_pending: int = 1_000
-    ) -> _Subscription:
+    ) -> PullSubscription:
         """The durable pull consumer ``durable`` of ``subject``, made or updated with these settings."""
         check_durable(durable)
         if not ack_wait > 0 or max_ack_pending < 1:
             raise InputError(f"consumer {durable!r}: ack_wait must be > 0 s and max_ack_pending at least 1")
         state = self._subjects.get(subject) or self._open(subject)
+        name = _consumer_name(durable, subject)
         config = api.ConsumerConfig(
-            durable_name=_consumer_name(durable, subject),
+            durable_name=name,
             deliver_policy=api.DeliverPolicy.ALL,
             ack_policy=api.AckPolicy.EXPLICIT,
             ack_wait=ack_wait,
@@ -227,10 +150,9 @@ class JetStreamBus:
             max_ack_pending=max_ack_pending,
             filter_subject=state.wire,
         )
-        pull = await self._js.pull_subscribe(
-            state.wire, durable=config.durable_name, stream=self._stream, config=config, pending_msgs_limit=FETCH_BATCH
-        )
-        return _Subscription(self, state, pull, max_ack_pending)
+        await self._js.add_consumer(self._stream, config)
+        next_subject = f"$JS.API.CONSUMER.MSG.NEXT.{self._stream}.{name}"
+        return await PullSubscription(self._nc, next_subject, state, max_ack_pending, self._on_refused).start()
 
     def stats(self) -> Mapping[str, SubjectStats]:
         """Counters of this process; ``depth`` is the estimate (last read from the server + sent since)."""
@@ -261,28 +183,10 @@ class JetStreamBus:
         await self._await_acks()
         await self._js.delete_stream(self._stream)
 
-    async def delivery(self, state: _Subject, msg: Msg, out: set[int]) -> _Delivery | None:
-        """The decoded delivery of ``msg``, or None for a refused event (acknowledged, counted, handed on)."""
-        try:
-            event = decode(msg.data)
-        except EventRefused as error:
-            out.discard(msg.metadata.sequence.stream)
-            await msg.ack()
-            state.stats.refused += 1
-            _log.warning("refused an event on %r: %s", state.name, error)
-            if self._on_refused is not None:
-                self._on_refused(Refusal(state.name, error, msg.data[:200]))
-            return None
-        attempt = msg.metadata.num_delivered or 1
-        state.stats.delivered += 1
-        if attempt > 1:
-            state.stats.redelivered += 1
-        return _Delivery(msg, event, attempt, out)
-
-    def _open(self, subject: str) -> _Subject:
+    def _open(self, subject: str) -> SubjectState:
         check_subject(subject)
         wire = f"{self._stream}.{subject}"
-        state = self._subjects[subject] = _Subject(subject, wire, self._policies.get(subject, self._default))
+        state = self._subjects[subject] = SubjectState(subject, wire, self._policies.get(subject, self._default))
         return state
 
     async def _ensure_stream(self, per_subject_limit: int) -> None:
@@ -304,31 +208,45 @@ class JetStreamBus:
         if (info.config.max_msgs_per_subject or 0) < per_subject_limit:
             await self._js.update_stream(info.config.evolve(max_msgs_per_subject=per_subject_limit))
 
-    async def _send(self, state: _Subject, data: bytes, event_id: str) -> None:
-        future = await self._js.publish_async(state.wire, data, headers={"Nats-Msg-Id": event_id})
+    async def _send(self, state: SubjectState, data: bytes, event_id: str) -> None:
+        self._sent += 1
+        token = str(self._sent)
+        self._unacked[token] = (state, data, event_id)
+        self._all_acked.clear()
         state.estimate += 1
-        self._unacked.add(future)
-        future.add_done_callback(lambda done: self._acknowledged(done, state, data, event_id))
+        reply = f"{self._ack_prefix}.{token}"
+        await self._nc.publish(state.wire, data, reply=reply, headers={"Nats-Msg-Id": event_id})
 
-    def _acknowledged(self, future: asyncio.Future[api.PubAck], state: _Subject, data: bytes, event_id: str) -> None:
-        self._unacked.discard(future)
-        if future.cancelled():
+    async def _acknowledged(self, msg: Msg) -> None:
+        """The server's answer to one publish: stored, a duplicate, or refused."""
+        sent = self._unacked.pop(msg.subject.rpartition(".")[2], None)
+        if not self._unacked:
+            self._all_acked.set()
+        if sent is None:
             return
-        error = future.exception()
+        state, _, event_id = sent
+        answer = json.loads(msg.data) if msg.data else {"error": {"description": "no answer (no stream?)"}}
+        error = answer.get("error")
         if error is None:
-            if future.result().duplicate:
+            if answer.get("duplicate"):
                 state.stats.duplicates += 1
                 state.estimate -= 1
             else:
                 state.stats.published += 1
-        elif isinstance(error, nats.js.errors.APIError) and error.err_code == _PER_SUBJECT_LIMIT_EXCEEDED:
-            self._refused_by_limit.append((state, data, event_id))
+        elif error.get("err_code") == _PER_SUBJECT_LIMIT_EXCEEDED:
+            self._refused_by_limit.append(sent)
         else:
             _log.error("the server did not store event %s on %r: %s", event_id, state.name, error)
 
     async def _await_acks(self) -> None:
-        while self._unacked:
-            await asyncio.wait(list(self._unacked))
+        try:
+            async with asyncio.timeout(ACK_TIMEOUT):
+                await self._all_acked.wait()
+        except TimeoutError:
+            lost = len(self._unacked)
+            raise StoreError(
+                f"the NATS server acknowledged none of the last {lost} events in {ACK_TIMEOUT:g} s"
+            ) from None
 
     async def _send_refused_again(self) -> None:
         while self._refused_by_limit:
@@ -337,11 +255,11 @@ class JetStreamBus:
             await self._make_room(state)
             await self._send(state, data, event_id)
 
-    async def _depth(self, state: _Subject) -> int:
+    async def _depth(self, state: SubjectState) -> int:
         info = await self._js.stream_info(self._stream, subjects_filter=state.wire)
         return (info.state.subjects or {}).get(state.wire, 0)
 
-    async def _make_room(self, state: _Subject) -> None:
+    async def _make_room(self, state: SubjectState) -> None:
         """Bring the subject below its capacity: read its depth, then purge or wait by its policy."""
         policy = state.policy
         await self._await_acks()
@@ -364,7 +282,7 @@ class JetStreamBus:
             depth = await self._depth(state)
         state.estimate = depth
 
-    async def _purge(self, state: _Subject, keep: int) -> int:
+    async def _purge(self, state: SubjectState, keep: int) -> int:
         request = json.dumps({"filter": state.wire, "keep": keep}).encode()
         reply = await self._nc.request(f"$JS.API.STREAM.PURGE.{self._stream}", request, timeout=5)
         answer = json.loads(reply.data)

@@ -1,9 +1,10 @@
 """A publisher flooding a slow consumer, in its own process so its memory is its own.
 
-Usage: python flood_process.py KIND URL STREAM COUNT OVERFLOW — KIND is memory or jetstream; publishes COUNT
+Usage: python flood_process.py KIND URL STREAM COUNT OVERFLOW EVERY — KIND is memory or jetstream; publishes COUNT
 wide telemetry events (made one at a time, never held in a list) on a subject of capacity CAPACITY with
-the OVERFLOW policy, while a consumer in the same loop acks them slowly. Prints as JSON the resident set
-size after a tenth of the events and the largest seen after that, and the subject's counters.
+the OVERFLOW policy, while a consumer in the same loop acks them slowly (a 1 ms pause every EVERY
+events). Prints as JSON the resident set size after a tenth of the events and the largest seen after
+that, and the subject's counters.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def wide_event(n: int) -> Telemetry:
     return Telemetry.model_construct(source=AGENT, at=AT, quantity="p_mw", values={a: n + 0.5 for a in ASSETS})
 
 
-async def main(kind: str, url: str, stream: str, count: int, overflow: Overflow) -> None:
+async def main(kind: str, url: str, stream: str, count: int, overflow: Overflow, every: int) -> None:
     policy = SubjectPolicy(capacity=CAPACITY, overflow=overflow, block_timeout=120)
     bus: Any = (
         MemoryBus({"telemetry": policy})
@@ -64,7 +65,7 @@ async def main(kind: str, url: str, stream: str, count: int, overflow: Overflow)
                 continue
             await delivery.ack()
             consumed += 1
-            if consumed % 50 == 0:
+            if consumed % every == 0:
                 await asyncio.sleep(0.001)  # slower than the publisher
         return consumed
 
@@ -80,4 +81,4 @@ async def main(kind: str, url: str, stream: str, count: int, overflow: Overflow)
 
 if __name__ == "__main__":
     overflow = cast(Overflow, sys.argv[5])
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), overflow))
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), overflow, int(sys.argv[6])))
