@@ -225,15 +225,15 @@ class JetStreamBus:
         if sent is None:
             return
         state, _, event_id = sent
-        answer = json.loads(msg.data) if msg.data else {"error": {"description": "no answer (no stream?)"}}
-        error = answer.get("error")
-        if error is None:
-            if answer.get("duplicate"):
+        if msg.data.startswith(b"{") and b'"error"' not in msg.data:  # the common case, read without parsing
+            if b'"duplicate"' in msg.data:
                 state.stats.duplicates += 1
                 state.estimate -= 1
             else:
                 state.stats.published += 1
-        elif error.get("err_code") == _PER_SUBJECT_LIMIT_EXCEEDED:
+            return
+        error = json.loads(msg.data).get("error", {}) if msg.data.startswith(b"{") else {"description": "no stream"}
+        if error.get("err_code") == _PER_SUBJECT_LIMIT_EXCEEDED:
             self._refused_by_limit.append(sent)
         else:
             _log.error("the server did not store event %s on %r: %s", event_id, state.name, error)
