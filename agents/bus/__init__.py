@@ -1,1 +1,18 @@
 """The event bus agents talk over: one protocol, an in-process and a NATS JetStream implementation."""
+
+from __future__ import annotations
+
+from enertwin.agents.bus.base import Bus
+from enertwin.agents.bus.memory import MemoryBus
+from enertwin.kg.errors import InputError
+
+
+async def open_bus(url: str | None) -> Bus:
+    """The bus at ``url``: ``None`` or ``"memory"`` for the in-process bus, ``nats://host:port`` for JetStream."""
+    if url is None or url == "memory":
+        return MemoryBus()
+    if url.startswith(("nats://", "tls://")):
+        from enertwin.agents.bus.jetstream import JetStreamBus
+
+        return await JetStreamBus.connect(url)
+    raise InputError(f"bus {url!r}: give 'memory' or a NATS URL (nats://host:port)")
