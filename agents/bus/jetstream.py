@@ -37,6 +37,7 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from typing import Final
+from urllib.parse import urlsplit
 
 import nats
 import nats.errors
@@ -101,8 +102,12 @@ class JetStreamBus:
             if policy.capacity < 1 or not policy.block_timeout >= 0:
                 raise InputError(f"{policy}: capacity must be at least 1 and block_timeout at least 0 s")
         try:
+            # nats-py retries a first connection as often as a lost one (forever, here): probe it once first.
+            address = urlsplit(url)
+            _, writer = await asyncio.wait_for(asyncio.open_connection(address.hostname, address.port or 4222), 5)
+            writer.close()
             connection = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=-1)
-        except (OSError, nats.errors.Error) as error:
+        except (OSError, TimeoutError, ValueError, nats.errors.Error) as error:
             raise StoreError(f"cannot reach the NATS server at {url}: {error}") from None
         bus = cls(connection, stream, checked, default, on_refused)
         await connection.subscribe(f"{bus._ack_prefix}.*", cb=bus._acknowledged)
