@@ -6,7 +6,9 @@ How the :class:`~enertwin.agents.bus.base.Bus` promises map onto JetStream:
   event stays stored until every durable consumer of its subject has acknowledged it, and a subject nobody
   consumes keeps nothing (as in :class:`~enertwin.agents.bus.memory.MemoryBus`);
 - a durable consumer is a durable pull consumer filtered on the subject, with explicit acks, ``ack_wait``
-  (redelivery of what was not acknowledged in time), ``max_ack_pending`` and unlimited redeliveries;
+  (redelivery of what was not acknowledged in time), ``max_ack_pending`` and unlimited redeliveries; one
+  nobody pulls from for ``ABANDONED_AFTER`` is deleted by the server, so that consumers of past runs do not
+  hold events (and fill their subjects) for ever: give a role the same durable name across restarts;
 - de-duplication: each event goes out with ``Nats-Msg-Id`` = its id, and the stream drops a repeat within
   its two-minute duplicate window (counted in ``duplicates`` when the server's acknowledgement says so);
 - backpressure: JetStream has a single discard policy and one per-subject limit for a whole stream, so
@@ -37,6 +39,7 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from typing import Final
+from urllib.parse import urlsplit
 
 import nats
 import nats.errors
@@ -54,6 +57,7 @@ from enertwin.kg.errors import InputError, StoreError
 ACK_BATCH: Final = 2_000
 ACK_TIMEOUT: Final = 30.0
 DUPLICATE_WINDOW: Final = 120.0
+ABANDONED_AFTER: Final = 7 * 24 * 3600.0
 _PER_SUBJECT_LIMIT_EXCEEDED: Final = 10077  # JetStream's error code for a discard-new per-subject refusal
 _log = logging.getLogger(__name__)
 
@@ -101,8 +105,12 @@ class JetStreamBus:
             if policy.capacity < 1 or not policy.block_timeout >= 0:
                 raise InputError(f"{policy}: capacity must be at least 1 and block_timeout at least 0 s")
         try:
+            # nats-py retries a first connection as often as a lost one (forever, here): probe it once first.
+            address = urlsplit(url)
+            _, writer = await asyncio.wait_for(asyncio.open_connection(address.hostname, address.port or 4222), 5)
+            writer.close()
             connection = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=-1)
-        except (OSError, nats.errors.Error) as error:
+        except (OSError, TimeoutError, ValueError, nats.errors.Error) as error:
             raise StoreError(f"cannot reach the NATS server at {url}: {error}") from None
         bus = cls(connection, stream, checked, default, on_refused)
         await connection.subscribe(f"{bus._ack_prefix}.*", cb=bus._acknowledged)
@@ -149,6 +157,7 @@ class JetStreamBus:
             max_deliver=-1,
             max_ack_pending=max_ack_pending,
             filter_subject=state.wire,
+            inactive_threshold=ABANDONED_AFTER,
         )
         await self._js.add_consumer(self._stream, config)
         next_subject = f"$JS.API.CONSUMER.MSG.NEXT.{self._stream}.{name}"

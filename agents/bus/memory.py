@@ -10,8 +10,8 @@ does, so one test suite runs on both:
   the consumer's oldest waiting event (the longest out for delivery when none waits), counted and logged;
 - a delivery not acknowledged within ``ack_wait`` is delivered again, and no more than ``max_ack_pending``
   deliveries are out unacknowledged per consumer;
-- an event id seen in the last two minutes (JetStream's default duplicate window, at most
-  ``DEDUP_CAPACITY`` ids) is not published again.
+- an event id among the last ``DEDUP_CAPACITY`` published is not published again (JetStream keeps
+  ids for two minutes instead: in process a count is cheaper to keep than a clock per event).
 
 Events travel as the (frozen) objects themselves, which keeps this bus fast; :meth:`MemoryBus.publish_wire`
 takes the wire form from outside and refuses what :func:`~enertwin.agents.events.decode` refuses.
@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
+import time
 from collections import OrderedDict, deque
 from collections.abc import Mapping
 from contextlib import suppress
@@ -41,7 +42,6 @@ from enertwin.agents.bus.names import check_durable, check_subject
 from enertwin.agents.events import Event, EventRefused, decode
 from enertwin.kg.errors import InputError
 
-DEDUP_WINDOW: Final = 120.0
 DEDUP_CAPACITY: Final = 10_000
 MAX_SUBJECTS: Final = 1_000
 MAX_DURABLES: Final = 100
@@ -128,12 +128,15 @@ class _Consumer:
     def ack(self, delivery: _Delivery) -> None:
         if self.out.pop(delivery.seq, None) is None and not self._forget_given_back(delivery):
             return
-        self._room_made()
+        if self.wakers:
+            _wake(self.wakers)
+        if self.subject.room:
+            _wake(self.subject.room)
 
     def nak(self, delivery: _Delivery, delay: float) -> None:
         if self.out.pop(delivery.seq, None) is None:
             return
-        due = asyncio.get_running_loop().time() + max(delay, 0.0)
+        due = time.monotonic() + max(delay, 0.0)
         heapq.heappush(self.given_back, (due, delivery.seq, delivery))
         if self.wakers:
             _wake(self.wakers)
@@ -153,12 +156,6 @@ class _Consumer:
                 heapq.heapify(self.given_back)
                 return True
         return False
-
-    def _room_made(self) -> None:
-        if self.wakers:
-            _wake(self.wakers)
-        if self.subject.room:
-            _wake(self.subject.room)
 
 
 class _Subject:
@@ -187,12 +184,12 @@ class _Subscription:
     async def next(self, timeout: float | None = None) -> _Delivery | None:
         """The next delivery, or None after ``timeout`` seconds (or once closed)."""
         consumer = self._consumer
-        loop = asyncio.get_running_loop()
-        now = loop.time()
+        now = time.monotonic()  # the event loop's clock, as asyncio.timeout_at reads it
         if self._closed or self._bus.closed:
             return None
         if (delivery := consumer.take(now)) is not None:
             return delivery
+        loop = asyncio.get_running_loop()
         end = None if timeout is None else now + timeout
         while not (self._closed or self._bus.closed):
             due = consumer.next_due()
@@ -207,7 +204,7 @@ class _Subscription:
             finally:
                 with suppress(ValueError):
                     consumer.wakers.remove(waiter)
-            now = loop.time()
+            now = time.monotonic()
             if self._closed or self._bus.closed:
                 return None
             if (delivery := consumer.take(now)) is not None:
@@ -236,7 +233,8 @@ class MemoryBus:
         self._default = _checked(default)
         self._on_refused = on_refused
         self._subjects: dict[str, _Subject] = {}
-        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._seen: set[str] = set()
+        self._seen_order: deque[str] = deque()
         self.closed = False
 
     async def publish(self, subject: str, event: Event) -> None:
@@ -316,12 +314,12 @@ class MemoryBus:
         return state
 
     def _remember(self, event_id: str) -> None:
-        """Hold ``event_id`` for de-duplication, forgetting ids past the window or over the capacity."""
-        seen = self._seen
-        now = asyncio.get_running_loop().time()
-        seen[event_id] = now
-        while len(seen) > DEDUP_CAPACITY or next(iter(seen.values())) < now - DEDUP_WINDOW:
-            seen.popitem(last=False)
+        """Hold ``event_id`` for de-duplication, forgetting the oldest past ``DEDUP_CAPACITY`` ids."""
+        self._seen.add(event_id)
+        order = self._seen_order
+        order.append(event_id)
+        if len(order) > DEDUP_CAPACITY:
+            self._seen.discard(order.popleft())
 
     async def _make_room(self, state: _Subject) -> None:
         policy = state.policy
