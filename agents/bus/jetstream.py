@@ -50,9 +50,9 @@ from nats.js import api
 
 from enertwin.agents.bus.base import BusClosed, BusFull, RefusalHandler, SubjectPolicy, SubjectStats
 from enertwin.agents.bus.jetstream_consumer import PullSubscription, SubjectState
-from enertwin.agents.bus.names import check_durable, check_subject
+from enertwin.agents.bus.names import check_consumer, check_durable, check_policy, check_subject
 from enertwin.agents.events import Event, encode
-from enertwin.kg.errors import InputError, StoreError
+from enertwin.kg.errors import StoreError
 
 ACK_BATCH: Final = 2_000
 ACK_TIMEOUT: Final = 30.0
@@ -100,10 +100,8 @@ class JetStreamBus:
     ) -> JetStreamBus:
         """Connect to the NATS server at ``url`` and make (or widen) the stream ``stream``."""
         check_durable(stream)
-        checked = {check_subject(subject): policy for subject, policy in (policies or {}).items()}
-        for policy in (*checked.values(), default):
-            if policy.capacity < 1 or not policy.block_timeout >= 0:
-                raise InputError(f"{policy}: capacity must be at least 1 and block_timeout at least 0 s")
+        checked = {check_subject(subject): check_policy(policy) for subject, policy in (policies or {}).items()}
+        check_policy(default)
         try:
             # nats-py retries a first connection as often as a lost one (forever, here): probe it once first.
             address = urlsplit(url)
@@ -144,9 +142,7 @@ class JetStreamBus:
         self, subject: str, durable: str, *, ack_wait: float = 30.0, max_ack_pending: int = 1_000
     ) -> PullSubscription:
         """The durable pull consumer ``durable`` of ``subject``, made or updated with these settings."""
-        check_durable(durable)
-        if not ack_wait > 0 or max_ack_pending < 1:
-            raise InputError(f"consumer {durable!r}: ack_wait must be > 0 s and max_ack_pending at least 1")
+        check_consumer(durable, ack_wait, max_ack_pending)
         state = self._subjects.get(subject) or self._open(subject)
         name = _consumer_name(durable, subject)
         config = api.ConsumerConfig(

@@ -38,7 +38,7 @@ from enertwin.agents.bus.base import (
     SubjectPolicy,
     SubjectStats,
 )
-from enertwin.agents.bus.names import check_durable, check_subject
+from enertwin.agents.bus.names import check_consumer, check_policy, check_subject
 from enertwin.agents.events import Event, EventRefused, decode
 from enertwin.kg.errors import InputError
 
@@ -229,8 +229,8 @@ class MemoryBus:
         *,
         on_refused: RefusalHandler | None = None,
     ) -> None:
-        self._policies = {check_subject(subject): _checked(policy) for subject, policy in (policies or {}).items()}
-        self._default = _checked(default)
+        self._policies = {check_subject(subject): check_policy(policy) for subject, policy in (policies or {}).items()}
+        self._default = check_policy(default)
         self._on_refused = on_refused
         self._subjects: dict[str, _Subject] = {}
         self._seen: set[str] = set()
@@ -277,9 +277,7 @@ class MemoryBus:
         self, subject: str, durable: str, *, ack_wait: float = 30.0, max_ack_pending: int = 1_000
     ) -> _Subscription:
         """The consumer ``durable`` of ``subject`` (made on first use; later calls update its settings)."""
-        check_durable(durable)
-        if not ack_wait > 0 or max_ack_pending < 1:
-            raise InputError(f"consumer {durable!r}: ack_wait must be > 0 s and max_ack_pending at least 1")
+        check_consumer(durable, ack_wait, max_ack_pending)
         state = self._subjects.get(subject) or self._open(subject)
         consumer = state.consumers.get(durable)
         if consumer is None:
@@ -355,9 +353,3 @@ class MemoryBus:
         _log.warning("refused an event on %r: %s", state.name, error)
         if self._on_refused is not None:
             self._on_refused(Refusal(state.name, error, data[:200]))
-
-
-def _checked(policy: SubjectPolicy) -> SubjectPolicy:
-    if policy.capacity < 1 or not policy.block_timeout >= 0:
-        raise InputError(f"{policy}: capacity must be at least 1 and block_timeout at least 0 s")
-    return policy

@@ -1,4 +1,4 @@
-"""The names a bus accepts for subjects and durable consumers: the same on both implementations.
+"""The names and policies a bus accepts for subjects and durable consumers: the same on both implementations.
 
 JetStream gives ``.``, ``*``, ``>`` and whitespace meanings of their own, so a subject is dot-separated
 tokens of letters, digits, ``-`` and ``_`` (no wildcards) and a durable name is one such token; the
@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from enertwin.agents.bus.base import SubjectPolicy
 from enertwin.kg.errors import InputError
 
 _PART: Final = r"[A-Za-z0-9_-]+"
@@ -34,4 +35,19 @@ def check_durable(durable: str) -> str:
         raise InputError(
             f"durable consumer name {durable!r} must be letters, digits, '-' and '_' (at most {MAX_NAME} characters)"
         )
+    return durable
+
+
+def check_policy(policy: SubjectPolicy) -> SubjectPolicy:
+    """``policy`` if its capacity and timeout can be kept, else :class:`InputError` naming the rule."""
+    if policy.capacity < 1 or not policy.block_timeout >= 0:
+        raise InputError(f"{policy}: capacity must be at least 1 and block_timeout at least 0 s")
+    return policy
+
+
+def check_consumer(durable: str, ack_wait: float, max_ack_pending: int) -> str:
+    """``durable`` if it and its settings are valid, else :class:`InputError` naming the rule."""
+    check_durable(durable)
+    if not ack_wait > 0 or max_ack_pending < 1:
+        raise InputError(f"consumer {durable!r}: ack_wait must be > 0 s and max_ack_pending at least 1")
     return durable

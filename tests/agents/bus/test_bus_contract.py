@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from bus_support import run, telemetry
-from conftest import BusOpener
+from bus_support import BusOpener, run, telemetry
 
 from enertwin.agents.bus.base import BusFull, Refusal, SubjectPolicy
 from enertwin.agents.events import encode

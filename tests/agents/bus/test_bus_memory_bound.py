@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import BusOpener
+from bus_support import BusOpener
 
 FLOOD = Path(__file__).with_name("flood_process.py")
 COUNT = {"memory": 100_000, "jetstream": 10_000}
