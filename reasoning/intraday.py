@@ -33,6 +33,7 @@ from enertwin.reasoning.cancel import Cancellation
 from enertwin.reasoning.cpsat_model import DispatchModel, IntVar, scaling_for
 from enertwin.reasoning.infeasibility import diagnose
 from enertwin.reasoning.lp_relaxation import Relaxation
+from enertwin.reasoning.model_check import ModelRows
 from enertwin.reasoning.model_update import NO_LIMIT, build_kept, same_assets, update_model, update_relaxation
 from enertwin.reasoning.problem import DispatchProblem
 from enertwin.reasoning.schedule import schedule_cost
@@ -44,7 +45,7 @@ from enertwin.reasoning.solver import (
     cp_parameters,
     read_schedule,
 )
-from enertwin.reasoning.warm_start import satisfies, warm_start
+from enertwin.reasoning.warm_start import warm_start
 
 
 class IntradayDispatcher:
@@ -64,6 +65,7 @@ class IntradayDispatcher:
             Relaxation.of(self._widened.model.proto, self._widened.scaling.objective_eur),
             Relaxation.of(proto, scaling.objective_eur),
         )
+        self._rows = ModelRows.of(proto)
         self._cut = len(proto.constraints)  # objective ≥ LP bound, rewritten every interval
         proto.constraints.add().linear.domain.extend([-NO_LIMIT - 1, NO_LIMIT])
         self._previous: list[int] | None = None  # the last solution, by variable index
@@ -74,11 +76,13 @@ class IntradayDispatcher:
         started = time.perf_counter()
         same_assets(self._model.problem, problem)
         dm = self._model
-        for model, changed, position in ((dm, self._changed, 1), (self._widened, self._widened_changed, 0)):
-            update_model(model, problem)
-            relaxations = list(self._relaxations)
-            relaxations[position] = update_relaxation(relaxations[position], model, changed)
-            self._relaxations = (relaxations[0], relaxations[1])
+        update_model(self._widened, problem)
+        update_model(dm, problem)
+        self._relaxations = (
+            update_relaxation(self._relaxations[0], self._widened, self._widened_changed),
+            update_relaxation(self._relaxations[1], dm, self._changed),
+        )
+        self._rows.refresh(dm.model.proto, self._changed.columns, self._changed.rows)
         self._set_cut(None)
         cancel.check()
         patterns = self._shifted_patterns()
@@ -87,7 +91,7 @@ class IntradayDispatcher:
         bound = None if guide.bound is None else math.floor(guide.bound - LP_BOUND_SAFETY * abs(guide.bound)) - 1
         bound_eur = None if bound is None else bound * dm.scaling.objective_eur
         self._set_cut(bound)
-        if guide.hint and satisfies(dm, guide.hint):
+        if self._feasible(guide.hint, bound):
             schedule = read_schedule(dm, guide.hint.__getitem__)
             cost = schedule_cost(problem, schedule)
             if bound_eur is not None and within_gap(cost, bound_eur, settings):
@@ -113,7 +117,7 @@ class IntradayDispatcher:
             conflicts = diagnose(problem, settings.time_limit)
             return DispatchResult(problem, None, name, None, None, time.perf_counter() - started, settings, conflicts)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            if status == cp_model.UNKNOWN and guide.hint and satisfies(dm, guide.hint):
+            if status == cp_model.UNKNOWN and self._feasible(guide.hint, bound):
                 schedule = read_schedule(dm, guide.hint.__getitem__)
                 cost = schedule_cost(problem, schedule)
                 self._previous = [guide.hint[i] for i in range(len(dm.model.proto.variables))]
@@ -125,6 +129,18 @@ class IntradayDispatcher:
         cost = schedule_cost(problem, schedule)
         low = bound_eur if bound_eur is not None else solver.best_objective_bound * dm.scaling.objective_eur
         return DispatchResult(problem, schedule, name, cost, min(cost, low), seconds, settings)
+
+    def _feasible(self, hint: dict[int, int], bound: int | None) -> bool:
+        """Whether ``hint`` is a complete solution of the kept model (the cut, objective ≥ ``bound``, included)."""
+        size = len(self._rows.var_low)
+        if len(hint) < size:
+            return False
+        values = np.fromiter((hint[i] for i in range(size)), dtype=np.int64, count=size)
+        if not self._rows.satisfied(values):
+            return False
+        objective = self._model.model.proto.objective
+        cost = int(np.dot(np.array(objective.coeffs, dtype=np.int64), values[np.array(objective.vars, dtype=np.int64)]))
+        return bound is None or cost >= bound
 
     def _set_cut(self, bound: int | None) -> None:
         """Objective ≥ ``bound`` in the kept model (no limit when None), with this interval's coefficients."""

@@ -15,12 +15,14 @@ from enertwin.kg.importers.simbench import grid_node
 from enertwin.kg.store import Store
 from enertwin.reasoning.cpsat_model import build_model, scaling_for
 from enertwin.reasoning.intraday import IntradayDispatcher
+from enertwin.reasoning.model_check import ModelRows
 from enertwin.reasoning.model_update import build_kept, update_model
 from enertwin.reasoning.portfolio_reader import read_problem
 from enertwin.reasoning.problem import DispatchProblem
 from enertwin.reasoning.rolling import carry_state, head, window_problem
 from enertwin.reasoning.schedule import Schedule, to_output
 from enertwin.reasoning.solver import DispatchResult, SolverSettings, solve
+from enertwin.reasoning.warm_start import satisfies, warm_start
 
 from . import reference_dispatch as ref
 
@@ -136,14 +138,14 @@ def test_hv_redispatch_matches_a_fresh_solve_interval_by_interval(grids: Store) 
 
 
 def test_ehv_redispatch_carries_commitments_and_running_minimum_times(ehv_day: DispatchProblem) -> None:
-    problem = window_problem(ehv_day, ehv_day, 0, 16)
+    problem = window_problem(ehv_day, ehv_day, 0, 12)
     dispatcher = IntradayDispatcher(problem, SETTINGS)
     held = 0
     for first in range(3):
         result = dispatcher.redispatch(problem)
         assert_correct(result, solve(problem, SETTINGS), reference_of(problem, EHV, first))
         assert result.schedule is not None
-        problem = window_problem(ehv_day, advance(problem, result.schedule), first + 1, 16)
+        problem = window_problem(ehv_day, advance(problem, result.schedule), first + 1, 12)
         held += sum(u.held_steps for u in problem.thermal)
     assert held > 0  # some unit switched and is inside its minimum up or down time
 
@@ -167,3 +169,22 @@ def test_a_held_state_counts_down_across_intervals_without_a_switch(ehv_day: Dis
     kept = Schedule(zeros, on, np.zeros((len(state.renewables), steps)), empty, empty, empty, *([np.zeros(steps)] * 3))
     assert carry_state(state, head(kept, 2)).thermal[0].held_steps == 3
     assert carry_state(state, head(kept, 7)).thermal[0].held_steps == 0
+
+
+def test_rows_checked_with_numpy_agree_with_the_proto_walk(ehv_day: DispatchProblem) -> None:
+    problem = window_problem(ehv_day, ehv_day, 0, 8)
+    dm = build_model(problem)
+    guide = warm_start(dm, build_model(problem, dm.scaling.widened()), time_limit=60)
+    rows = ModelRows.of(dm.model.proto)
+    values = np.array([guide.hint[i] for i in range(len(dm.model.proto.variables))], dtype=np.int64)
+    assert satisfies(dm, guide.hint) and rows.satisfied(values)
+    tv = next(tv for tv in dm.thermal if tv.start)
+    for var, change in (
+        (dm.storage[0].energy[3], 1),
+        (dm.unserved[2], 1),
+        (tv.start[0], 1 - 2 * values[tv.start[0].index]),
+    ):
+        broken = values.copy()
+        broken[var.index] += change
+        assert not rows.satisfied(broken)
+        assert not satisfies(dm, {i: int(v) for i, v in enumerate(broken)})
