@@ -18,7 +18,7 @@ from enertwin.reasoning.intraday import IntradayDispatcher
 from enertwin.reasoning.model_check import ModelRows
 from enertwin.reasoning.model_update import build_kept, update_model
 from enertwin.reasoning.portfolio_reader import read_problem
-from enertwin.reasoning.problem import DispatchProblem
+from enertwin.reasoning.problem import DispatchProblem, frozen_array
 from enertwin.reasoning.rolling import carry_state, head, window_problem
 from enertwin.reasoning.schedule import Schedule, to_output
 from enertwin.reasoning.solver import DispatchResult, SolverSettings, solve
@@ -50,8 +50,8 @@ def advance(problem: DispatchProblem, schedule: Schedule) -> DispatchProblem:
     return dataclasses.replace(state, storage=storage)
 
 
-def reference_of(problem: DispatchProblem, code: str, first: int) -> CarriedReference:
-    """The checker's data for ``problem``, whose horizon begins ``first`` steps after START."""
+def reference_of(problem: DispatchProblem, code: str, first: int, priced: float = 0.0) -> CarriedReference:
+    """The checker's data for ``problem``, whose horizon begins ``first`` steps after START (prices + ``priced``)."""
     start = (START + timedelta(minutes=15 * first)).isoformat(timespec="minutes")
     data = ref.load_reference(code, start, problem.steps)
     units = {u.name: u for u in problem.thermal}
@@ -60,7 +60,7 @@ def reference_of(problem: DispatchProblem, code: str, first: int) -> CarriedRefe
     stores = {s.name: s for s in problem.storage}
     energy = np.array([stores[name].initial_mwh for name in data.sto_names])
     fields = {f.name: getattr(data, f.name) for f in dataclasses.fields(ref.ReferenceData)}
-    fields.update(init_on=init_on, init_p=init_p)
+    fields.update(init_on=init_on, init_p=init_p, price=data.price + priced)
     return CarriedReference(**fields, carried_energy=energy)
 
 
@@ -129,9 +129,12 @@ def test_hv_redispatch_matches_a_fresh_solve_interval_by_interval(grids: Store) 
     problem = window_problem(full, full, 0, 96)
     dispatcher = IntradayDispatcher(problem, SETTINGS)
     for first in range(3):
+        priced = 0.125 if first == 1 else 0.0  # a price with more decimals changes the objective's unit
+        market = dataclasses.replace(problem.market, price=frozen_array(problem.market.price + priced))
+        problem = dataclasses.replace(problem, market=market)
         result = dispatcher.redispatch(problem)
         assert result.status == "OPTIMAL"
-        assert_correct(result, solve(problem, SETTINGS), reference_of(problem, HV, first))
+        assert_correct(result, solve(problem, SETTINGS), reference_of(problem, HV, first, priced))
         assert result.schedule is not None
         problem = window_problem(full, advance(problem, result.schedule), first + 1, 96)
     assert problem.storage[0].start_mwh != full.storage[0].initial_mwh
