@@ -59,10 +59,11 @@ def warm_start(
         Relaxation.of(dm.model.proto, dm.scaling.objective_eur),
     )
     lp = wide_lp.solve(time_limit=time_limit)
-    if not lp.optimal:
+    if not lp.optimal and patterns is None:
         return WarmStart(lp, None, {}, None)
-    bound = lp.objective * widened.scaling.objective_eur / dm.scaling.objective_eur
-    commitments = _commitments(dm, widened, lp.values, patterns)
+    # without the LP, given patterns still make a hint (no bound goes with it)
+    bound = lp.objective * widened.scaling.objective_eur / dm.scaling.objective_eur if lp.optimal else None
+    commitments = _commitments(dm, widened, lp.values if lp.optimal else None, patterns)
     fixed = own_lp.solve(commitments, time_limit=time_limit)
     if not fixed.optimal:
         return WarmStart(lp, bound, {}, fixed)
@@ -72,17 +73,24 @@ def warm_start(
 
 
 def _commitments(
-    dm: DispatchModel, widened: DispatchModel, values: np.ndarray, patterns: Sequence[np.ndarray] | None = None
+    dm: DispatchModel,
+    widened: DispatchModel,
+    values: np.ndarray | None,
+    patterns: Sequence[np.ndarray] | None = None,
 ) -> dict[int, float]:
     """On, start and stop values per unit of ``dm`` from the rounded LP commitments of ``widened``.
 
-    Units with transitions follow ``patterns`` instead where given (made to honour their rules).
+    Units with transitions follow ``patterns`` instead where given (made to honour their rules);
+    every unit does when there are no LP ``values``.
     """
     fixed: dict[int, float] = {}
     for i, (tv, wide) in enumerate(zip(dm.thermal, widened.thermal, strict=True)):
-        fractional = values[[v.index for v in wide.on]]
-        if tv.start and patterns is not None:
+        if patterns is not None and (tv.start or values is None):
             fractional = np.asarray(patterns[i], dtype=float)
+        elif values is not None:
+            fractional = values[[v.index for v in wide.on]]
+        else:
+            raise ValueError("commitments need LP values or patterns")
         if tv.start:
             pattern = np.round(fractional).astype(np.int64)
             if np.max(np.abs(fractional - pattern)) > ROUNDING_SLACK or not follows_rules(tv.unit, pattern):

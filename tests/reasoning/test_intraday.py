@@ -9,12 +9,14 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
+from ortools.linear_solver import linear_solver_pb2
 
 from enertwin.kg.errors import InputError
 from enertwin.kg.importers.simbench import grid_node
 from enertwin.kg.store import Store
 from enertwin.reasoning.cpsat_model import build_model, scaling_for
 from enertwin.reasoning.intraday import IntradayDispatcher
+from enertwin.reasoning.lp_relaxation import Relaxation
 from enertwin.reasoning.model_check import ModelRows
 from enertwin.reasoning.model_update import build_kept, update_model
 from enertwin.reasoning.portfolio_reader import read_problem
@@ -191,3 +193,17 @@ def test_rows_checked_with_numpy_agree_with_the_proto_walk(ehv_day: DispatchProb
         broken[var.index] += change
         assert not rows.satisfied(broken)
         assert not satisfies(dm, {i: int(v) for i, v in enumerate(broken)})
+
+
+def test_without_the_relaxation_the_previous_commitments_still_make_a_schedule(ehv_day: DispatchProblem) -> None:
+    problem = window_problem(ehv_day, ehv_day, 0, 8)
+    dm, widened = build_model(problem), build_model(problem, scaling_for(problem).widened())
+    wide, own = Relaxation.of(widened.model.proto), Relaxation.of(dm.model.proto, dm.scaling.objective_eur)
+    broken = linear_solver_pb2.MPModelProto()
+    broken.CopyFrom(wide.model)
+    broken.variable[0].lower_bound, broken.variable[0].upper_bound = 1.0, 0.0  # the LP is infeasible
+    patterns = [np.ones(8) if u.initial_on else np.zeros(8) for u in problem.thermal]
+    guide = warm_start(dm, widened, 60, (dataclasses.replace(wide, model=broken), own), patterns)
+    assert guide.bound is None and not guide.lp.optimal
+    assert satisfies(dm, guide.hint)
+    assert all(guide.hint[tv.on[t].index] == patterns[i][t] for i, tv in enumerate(dm.thermal) for t in range(8))
