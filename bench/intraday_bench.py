@@ -38,10 +38,10 @@ import numpy as np
 
 from enertwin.kg.importers.simbench import ensure_imported, grid_node, resolve_code
 from enertwin.kg.store import Store
-from enertwin.reasoning.intraday import IntradayDispatcher
+from enertwin.reasoning.intraday import IntradayDispatcher, next_state
 from enertwin.reasoning.portfolio_reader import read_problem
 from enertwin.reasoning.problem import DispatchProblem, frozen_array
-from enertwin.reasoning.rolling import carry_state, head, window_problem
+from enertwin.reasoning.rolling import window_problem
 from enertwin.reasoning.solver import SolverSettings, solve
 
 TARGET_SECONDS = 1.0
@@ -61,12 +61,6 @@ def forecast(problem: DispatchProblem, noise: float, rng: np.random.Generator) -
         renewables=tuple(dataclasses.replace(u, available=off(u.available)) for u in problem.renewables),
         loads=tuple(dataclasses.replace(u, demand=off(u.demand)) for u in problem.loads),
     )
-
-
-def advance(problem: DispatchProblem, result_schedule: Any) -> DispatchProblem:
-    """The state after the first step was carried out; stores must end the next horizon as full as they start."""
-    state = carry_state(problem, head(result_schedule, 1))
-    return dataclasses.replace(state, storage=tuple(dataclasses.replace(s, end_mwh=s.start_mwh) for s in state.storage))
 
 
 def run_case(store: Store, code: str, args: argparse.Namespace, settings: SolverSettings) -> dict[str, Any]:
@@ -105,7 +99,7 @@ def run_case(store: Store, code: str, args: argparse.Namespace, settings: Solver
         print(_row_text(row), file=sys.stderr, flush=True)
         if result.schedule is None:
             break
-        state = advance(problem, result.schedule)
+        state = next_state(problem, result.schedule)
     return {"case": code, "read_s": read_seconds, "build_s": build_seconds, "intervals": rows}
 
 

@@ -23,6 +23,7 @@ proven distance to the optimum.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -36,7 +37,8 @@ from enertwin.reasoning.lp_relaxation import Relaxation
 from enertwin.reasoning.model_check import ModelRows
 from enertwin.reasoning.model_update import NO_LIMIT, build_kept, same_assets, update_model, update_relaxation
 from enertwin.reasoning.problem import DispatchProblem
-from enertwin.reasoning.schedule import schedule_cost
+from enertwin.reasoning.rolling import carry_state, head
+from enertwin.reasoning.schedule import Schedule, schedule_cost
 from enertwin.reasoning.solver import (
     LP_BOUND_SAFETY,
     SEARCH_SHARE,
@@ -177,6 +179,17 @@ class IntradayDispatcher:
             values = shift(np.array([self._previous[v.index] for v in variables]))
             hint.update((v.index, int(x)) for v, x in zip(variables, values, strict=True))
         return hint
+
+
+def next_state(problem: DispatchProblem, schedule: Schedule) -> DispatchProblem:
+    """The state after the first step of ``schedule`` was carried out, as the next interval starts from it.
+
+    Stores must end the next horizon at least as full as they start it (the reference rule, from the
+    actual stored energy).
+    """
+    state = carry_state(problem, head(schedule, 1))
+    storage = tuple(dataclasses.replace(s, end_mwh=s.start_mwh) for s in state.storage)
+    return dataclasses.replace(state, storage=storage)
 
 
 def shift(values: np.ndarray) -> np.ndarray:

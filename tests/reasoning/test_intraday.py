@@ -15,7 +15,7 @@ from enertwin.kg.errors import InputError
 from enertwin.kg.importers.simbench import grid_node
 from enertwin.kg.store import Store
 from enertwin.reasoning.cpsat_model import build_model, scaling_for
-from enertwin.reasoning.intraday import IntradayDispatcher
+from enertwin.reasoning.intraday import IntradayDispatcher, next_state
 from enertwin.reasoning.lp_relaxation import Relaxation
 from enertwin.reasoning.model_check import ModelRows
 from enertwin.reasoning.model_update import build_kept, update_model
@@ -41,15 +41,8 @@ class CarriedReference(ref.ReferenceData):
 
     @property
     def sto_e_init(self) -> np.ndarray:
-        """e(−1): the energy actually stored (the end rule asks for at least as much, see ``advance``)."""
+        """e(−1): the energy actually stored (the end rule asks for at least as much, see ``next_state``)."""
         return self.carried_energy
-
-
-def advance(problem: DispatchProblem, schedule: Schedule) -> DispatchProblem:
-    """The state after the first step of ``schedule`` was carried out; stores must end as they start."""
-    state = carry_state(problem, head(schedule, 1))
-    storage = tuple(dataclasses.replace(s, end_mwh=s.start_mwh) for s in state.storage)
-    return dataclasses.replace(state, storage=storage)
 
 
 def reference_of(problem: DispatchProblem, code: str, first: int, priced: float = 0.0) -> CarriedReference:
@@ -138,7 +131,7 @@ def test_hv_redispatch_matches_a_fresh_solve_interval_by_interval(grids: Store) 
         assert result.status == "OPTIMAL"
         assert_correct(result, solve(problem, SETTINGS), reference_of(problem, HV, first, priced))
         assert result.schedule is not None
-        problem = window_problem(full, advance(problem, result.schedule), first + 1, 96)
+        problem = window_problem(full, next_state(problem, result.schedule), first + 1, 96)
     assert problem.storage[0].start_mwh != full.storage[0].initial_mwh
 
 
@@ -150,7 +143,7 @@ def test_ehv_redispatch_carries_commitments_and_running_minimum_times(ehv_day: D
         result = dispatcher.redispatch(problem)
         assert_correct(result, solve(problem, SETTINGS), reference_of(problem, EHV, first))
         assert result.schedule is not None
-        problem = window_problem(ehv_day, advance(problem, result.schedule), first + 1, 12)
+        problem = window_problem(ehv_day, next_state(problem, result.schedule), first + 1, 12)
         held += sum(u.held_steps for u in problem.thermal)
     assert held > 0  # some unit switched and is inside its minimum up or down time
 
