@@ -9,11 +9,11 @@ that act (the actuator) must be idempotent by event id.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from enertwin.agents.events import Event
+from enertwin.agents.events import Event, EventRefused
 
 Overflow = Literal["block", "drop-oldest"]
 
@@ -45,6 +45,7 @@ class SubjectStats:
     dropped: int = 0
     refused: int = 0
     depth: int = 0
+    duplicates: int = 0
 
 
 class Delivery(Protocol):
@@ -98,6 +99,31 @@ class Bus(Protocol):
         """The counters of every subject used so far."""
         ...
 
+    async def flush(self) -> None:
+        """Wait until every event published so far is stored (a no-op in process); then stats are final."""
+        ...
+
     async def close(self) -> None:
         """Stop the bus: publishers and consumers are released."""
         ...
+
+
+class BusClosed(Exception):
+    """A publish on a bus that was closed: nothing was sent."""
+
+    def __init__(self, subject: str) -> None:
+        super().__init__(f"cannot publish on {subject!r}: the bus is closed")
+        self.subject = subject
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """An event the bus could not read, handed to the ``on_refused`` callback so it can become an incident."""
+
+    subject: str
+    error: EventRefused
+    excerpt: bytes
+
+
+RefusalHandler = Callable[[Refusal], None]
+"""Called once per refused event, inside the bus's consumer; it must not block (schedule async work)."""
