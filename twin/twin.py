@@ -505,3 +505,8 @@ class Twin:
         grid = self.prepare_case(case)
         with self._holding() as store:
             return read_problem(store, grid, resolve_code(case), start, steps)
+
+    def read_series_many(self, keys: Sequence[str], start: int = 0, count: int | None = None) -> dict[str, np.ndarray]:
+        """The same slice of several series in one read (a forecaster's history)."""
+        with self._holding() as store:
+            return store.series.read_many(keys, start, count)

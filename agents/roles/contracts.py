@@ -6,6 +6,7 @@ Typing protocols only, so the coordinator is written against the contracts and t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -45,6 +46,6 @@ class ApprovalDesk(Protocol):
         """Where the request stands."""
         ...
 
-    def expire(self, now: datetime) -> list[object]:
+    def expire(self, now: datetime) -> Sequence[object]:
         """Mark the requests whose deadline passed as expired."""
         ...

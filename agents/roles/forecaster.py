@@ -17,7 +17,7 @@ from enertwin.agents.roles.identity import AgentIdentity
 from enertwin.kg import namespaces as ns
 from enertwin.reasoning.problem import FloatArray
 
-SeriesReader = Callable[[str, int, int], np.ndarray]
+SeriesReader = Callable[[list[str], int, int], Mapping[str, np.ndarray]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,18 +46,15 @@ class SeasonalNaive:
     def __init__(
         self, assets: Sequence[ProfiledAsset], read: SeriesReader, first: int, count: int, season: int = 96
     ) -> None:
-        """Keep the history of steps ``first − season`` … ``first + count`` of each profile (one read per profile)."""
+        """Keep the history of steps ``first − season`` … ``first + count`` of every profile (one read)."""
         self.season = season
         self.assets = tuple(assets)
         self.agent = AgentIdentity(
             "forecaster", ns.FORECASTER_ROLE, configuration={"model": "seasonal-naive", "season_steps": season}
         )
         self._origin = max(0, first - season)
-        self._history: dict[str, np.ndarray] = {
-            a.profile: read(a.profile, self._origin, first + count - self._origin)
-            for a in self.assets
-            if a.profile is not None
-        }
+        keys = sorted({a.profile for a in self.assets if a.profile is not None})
+        self._history = dict(read(keys, self._origin, first + count - self._origin)) if keys else {}
 
     def forecast(self, first_step: int, steps: int) -> dict[str, FloatArray]:
         """MW per asset: profile value one season back (two if that is not yet past) times nominal power."""

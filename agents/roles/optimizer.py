@@ -30,14 +30,14 @@ Solve = Callable[[DispatchProblem], DispatchResult]
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """A solved horizon: setpoints per step from the interval it was made for."""
+    """A solved horizon: setpoints per step from the run's interval ``first_step`` on."""
 
     first_step: int
     steps: tuple[tuple[Setpoint, ...], ...]
     cost_eur: float
 
     def at(self, step: int) -> tuple[Setpoint, ...] | None:
-        """The planned setpoints of profile step ``step``, if the plan covers it."""
+        """The planned setpoints of the run's interval ``step``, if the plan covers it."""
         offset = step - self.first_step
         return self.steps[offset] if 0 <= offset < len(self.steps) else None
 
@@ -85,7 +85,7 @@ class Optimizer:
         if result.schedule is None:
             return None
         plan = Plan(
-            self.base.horizon.first_step + offset,
+            offset,
             tuple(setpoints(problem, result.schedule, t) for t in range(problem.steps)),
             schedule_cost(problem, result.schedule),
         )

@@ -80,8 +80,8 @@ def apply_step(
         storage_mw.append(net)
     available = [float(u.available[t]) for u in problem.renewables]
     renewable = 0.0
-    for k, unit in enumerate(problem.renewables):
-        wanted = setpoints.get(unit.iri)
+    for k, res in enumerate(problem.renewables):
+        wanted = setpoints.get(res.iri)
         renewable += available[k] if wanted is None else min(max(wanted.p_mw, 0.0), available[k])
     demand = float(sum(load.demand[t] for load in problem.loads))
     net_need = demand - sum(output) - renewable - sum(storage_mw)

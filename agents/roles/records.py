@@ -15,7 +15,7 @@ from pyoxigraph import Literal, NamedNode
 from enertwin.agents.events import Actuation, Incident, Proposal, Setpoint
 from enertwin.agents.roles.identity import AgentIdentity, canonical_json
 from enertwin.kg import namespaces as ns
-from enertwin.kg.provenance.record import ActivityRecord, boolean, text, timestamp
+from enertwin.kg.provenance.record import ActivityRecord, Term, boolean, text, timestamp
 
 PROPOSAL_BASE = ns.ID_BASE + "proposal/"
 
@@ -85,7 +85,7 @@ def incident(agent: AgentIdentity, event: Incident, wall: tuple[datetime, dateti
     activity = ActivityRecord(NamedNode(f"{ns.ID_BASE}incident-report/{event.id}"), ns.INCIDENT_REPORT, *wall)
     activity.add(activity.iri, ns.OPERATING_TIME, timestamp(event.time))
     activity.add(activity.iri, ns.RDFS_LABEL, text(f"{event.kind} found by {agent.name}"))
-    facts = {
+    facts: dict[NamedNode, Term] = {
         ns.INCIDENT_KIND: text(event.kind),
         ns.SEVERITY: text(event.severity),
         ns.REASON: text(event.message),

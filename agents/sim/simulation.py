@@ -28,7 +28,7 @@ from enertwin.agents.roles.identity import registration
 from enertwin.agents.roles.optimizer import Optimizer
 from enertwin.agents.roles.telemetry_ingest import TelemetryIngest
 from enertwin.agents.sim.plant import SandboxPlant
-from enertwin.agents.sim.setup import read_facts
+from enertwin.agents.sim.setup import PortfolioFacts, read_facts
 from enertwin.agents.sim.stand_ins import EnvelopePolicy, MemoryApprovals, MemorySwitches
 from enertwin.kg.errors import InputError
 from enertwin.reasoning.problem import DispatchProblem
@@ -101,13 +101,34 @@ class Controls:
     approvals: ApprovalDesk | None = None
 
 
-async def simulate(twin: Twin, config: SimulationConfig, bus: Bus, controls: Controls | None = None) -> SimulationRun:
+@dataclass(frozen=True, slots=True)
+class Portfolio:
+    """The run's problem (its days plus one horizon) and the facts the agents read, read once."""
+
+    base: DispatchProblem
+    facts: PortfolioFacts
+
+
+def read_portfolio(twin: Twin, config: SimulationConfig) -> Portfolio:
+    """Read what a run of ``config`` needs from the graph (import the case first where it is missing)."""
+    config.check()
+    base = twin.dispatch_problem(config.case, config.start, config.steps + config.horizon)
+    return Portfolio(base, read_facts(twin, base))
+
+
+async def simulate(
+    twin: Twin, config: SimulationConfig, bus: Bus, controls: Controls | None = None, portfolio: Portfolio | None = None
+) -> SimulationRun:
     """Run the agents over ``config``'s days on ``bus``, the simulated plant applying what passes."""
     config.check()
     controls = controls or Controls()
     run = uuid.uuid4().hex[:10]
-    base = twin.dispatch_problem(config.case, config.start, config.steps + config.horizon)
-    facts = read_facts(twin, base)
+    portfolio = portfolio or read_portfolio(twin, config)
+    base, facts = portfolio.base, portfolio.facts
+    if base.steps < config.steps + config.horizon:
+        raise InputError(
+            f"the portfolio read covers {base.steps} steps; this run needs {config.steps + config.horizon}"
+        )
     switches = controls.switches or MemorySwitches()
     policy = controls.policy or EnvelopePolicy(twin)
     approvals = controls.approvals or MemoryApprovals()
@@ -117,7 +138,7 @@ async def simulate(twin: Twin, config: SimulationConfig, bus: Bus, controls: Con
         bus,
         run,
         TelemetryIngest(facts.limits),
-        SeasonalNaive(facts.profiled, twin.read_series, first, base.steps),
+        SeasonalNaive(facts.profiled, twin.read_series_many, first, base.steps),
         Optimizer(base, config.horizon, config.settings),
         Coordinator(policy, switches, approvals, config.deadlines),
         Actuator(plant, switches),
