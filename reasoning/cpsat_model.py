@@ -28,6 +28,7 @@ class ThermalVars:
     p: list[IntVar]
     start: list[IntVar] = field(default_factory=list)
     stop: list[IntVar] = field(default_factory=list)
+    initial_rows: dict[str, int] = field(default_factory=dict)  # rows whose bounds the initial state sets
 
 
 @dataclass(slots=True)
@@ -38,6 +39,8 @@ class StorageVars:
     charge: list[IntVar]
     discharge: list[IntVar]
     energy: list[IntVar]
+    initial_row: int = -1  # the first energy balance (its bounds hold the energy before t0)
+    final_row: int = -1  # the end rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +175,9 @@ def add_start_stop_logic(dm: DispatchModel, tv: ThermalVars) -> None:
     before: LinearExpr = int(tv.unit.initial_on)
     for t, on in enumerate(tv.on):
         start, stop = m.new_bool_var(f"start[{name}][{t}]"), m.new_bool_var(f"stop[{name}][{t}]")
-        m.add(on - before == start - stop)
+        switch = m.add(on - before == start - stop)
+        if t == 0:
+            tv.initial_rows["switch"] = switch.index
         m.add_at_most_one(start, stop)
         tv.start.append(start)
         tv.stop.append(stop)
@@ -197,8 +202,12 @@ def add_ramp_limits(dm: DispatchModel, tv: ThermalVars) -> None:
         rise_from = fall_from
     on_before: LinearExpr = int(tv.unit.initial_on)
     for t in range(dm.problem.steps):
-        m.add(tv.p[t] - rise_from <= ramp * on_before + jump * tv.start[t]).only_enforce_if(guard)
-        m.add(fall_from - tv.p[t] <= ramp * tv.on[t] + jump * tv.stop[t]).only_enforce_if(guard)
+        rise = m.add(tv.p[t] - rise_from <= ramp * on_before + jump * tv.start[t])
+        fall = m.add(fall_from - tv.p[t] <= ramp * tv.on[t] + jump * tv.stop[t])
+        rise.only_enforce_if(guard)
+        fall.only_enforce_if(guard)
+        if t == 0:
+            tv.initial_rows.update(rise=rise.index, fall=fall.index)
         rise_from = fall_from = tv.p[t]
         on_before = tv.on[t]
 
@@ -248,13 +257,17 @@ def add_storage(dm: DispatchModel) -> None:
         before: LinearExpr = terms.initial
         for t in range(steps):
             residual = k * sv.energy[t] - before - terms.gain * sv.charge[t] + terms.loss * sv.discharge[t]
-            m.add_linear_constraint(residual, -ENERGY_BAND_UNITS * k, k if s.outward else 0)
+            row = m.add_linear_constraint(residual, -ENERGY_BAND_UNITS * k, k if s.outward else 0)
+            if t == 0:
+                sv.initial_row = row.index
             before = terms.keep * sv.energy[t]
         end = dm.guard(
             f"{name} ends with at least {unit.final_mwh:g} MWh (half full, as it started)",
             (_fact(unit.iri, "et:energyCapacity"), _fact(unit.iri, "et:selfDischargePercentPerDay")),
         )
-        m.add(sv.energy[-1] >= s.energy_up(unit.final_mwh)).only_enforce_if(end)
+        final = m.add(sv.energy[-1] >= s.energy_up(unit.final_mwh))
+        final.only_enforce_if(end)
+        sv.final_row = final.index
         dm.storage.append(sv)
 
 

@@ -77,8 +77,8 @@ class Relaxation:
                 row.var_index.extend(ct.linear.vars)
                 row.coefficient.extend(c / norm for c in coeffs)
                 domain = ct.linear.domain
-                row.lower_bound = _finite(domain[0]) / norm
-                row.upper_bound = _finite(domain[len(domain) - 1]) / norm
+                row.lower_bound = finite_bound(domain[0]) / norm
+                row.upper_bound = finite_bound(domain[len(domain) - 1]) / norm
             elif ct.has_at_most_one():
                 _add_literal_sum(row, ct.at_most_one.literals, -np.inf, 1.0)
             elif ct.has_exactly_one():
@@ -126,7 +126,7 @@ class Relaxation:
         )
 
 
-def _finite(bound: int) -> float:
+def finite_bound(bound: int) -> float:
     """CP-SAT writes ±2^63 for "no bound"; LP solvers want infinity."""
     return float(bound) if abs(bound) < UNBOUNDED else float(np.sign(bound)) * np.inf
 

@@ -50,8 +50,8 @@ def solve_rolling(
         if result.schedule is None:
             return dataclasses.replace(result, problem=problem, solve_seconds=time.perf_counter() - started)
         statuses.append(result.status)
-        parts.append(_head(result.schedule, keep))
-        current = _carry_state(problem, current, parts, first + keep)
+        parts.append(head(result.schedule, keep))
+        current = carry_state(current, parts[-1])
         first += keep
     step("joined", 1.0)
     schedule = _join(parts)
@@ -85,28 +85,32 @@ def window_problem(full: DispatchProblem, state: DispatchProblem, first: int, le
     )
 
 
-def _carry_state(full: DispatchProblem, state: DispatchProblem, parts: list[Schedule], done: int) -> DispatchProblem:
-    """The assets as the kept steps leave them: the next window's initial state."""
-    joined = _join(parts)
+def carry_state(state: DispatchProblem, kept: Schedule) -> DispatchProblem:
+    """The assets as ``kept`` (the steps of ``state``'s horizon that were carried out) leaves them.
+
+    That is the next horizon's initial state: commitment and output of the last kept step,
+    stored energy, and how many more steps a minimum up or down time holds each unit, counted
+    from its last switch (or, without one in ``kept``, from what ``state`` held).
+    """
+    done = kept.thermal_on.shape[-1]
     thermal = []
-    for i, unit in enumerate(full.thermal):
-        history = np.concatenate([[int(unit.initial_on)], joined.thermal_on[i]])
+    for i, unit in enumerate(state.thermal):
+        history = np.concatenate([[int(unit.initial_on)], kept.thermal_on[i]])
         on = int(history[-1])
         switches = np.flatnonzero(history[1:] != history[:-1])
-        held = 0
+        held = max(0, unit.held_steps - done)
         if switches.size:
             since = done - 1 - int(switches[-1])  # steps in the current state after the switch step
             held = max(0, (unit.min_up_steps if on else unit.min_down_steps) - 1 - since)
         thermal.append(
-            dataclasses.replace(
-                unit, initial_on=bool(on), initial_output=float(joined.thermal_p[i, -1]), held_steps=held
-            )
+            dataclasses.replace(unit, initial_on=bool(on), initial_output=float(kept.thermal_p[i, -1]), held_steps=held)
         )
-    storage = tuple(dataclasses.replace(u, start_mwh=float(joined.soc[i, -1])) for i, u in enumerate(full.storage))
+    storage = tuple(dataclasses.replace(u, start_mwh=float(kept.soc[i, -1])) for i, u in enumerate(state.storage))
     return dataclasses.replace(state, thermal=tuple(thermal), storage=storage)
 
 
-def _head(schedule: Schedule, keep: int) -> Schedule:
+def head(schedule: Schedule, keep: int) -> Schedule:
+    """The first ``keep`` steps of ``schedule``."""
     return Schedule(*(np.asarray(getattr(schedule, f.name))[..., :keep] for f in dataclasses.fields(Schedule)))
 
 

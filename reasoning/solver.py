@@ -63,6 +63,13 @@ class DispatchResult:
     settings: SolverSettings
     conflicts: tuple[Conflict, ...] = ()
 
+    @property
+    def gap_eur(self) -> float | None:
+        """Objective minus bound: at most this far above the optimum (None without both)."""
+        if self.objective_eur is None or self.best_bound_eur is None:
+            return None
+        return self.objective_eur - self.best_bound_eur
+
 
 def solver_version() -> str:
     """``OR-Tools CP-SAT <version>``."""

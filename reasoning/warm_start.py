@@ -18,6 +18,7 @@ has to improve a good schedule instead of finding one.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,17 +41,29 @@ class WarmStart:
     fixed_lp: LpSolution | None
 
 
-def warm_start(dm: DispatchModel, widened: DispatchModel, time_limit: float) -> WarmStart:
+def warm_start(
+    dm: DispatchModel,
+    widened: DispatchModel,
+    time_limit: float,
+    relaxations: tuple[Relaxation, Relaxation] | None = None,
+    patterns: Sequence[np.ndarray] | None = None,
+) -> WarmStart:
     """Bound (from ``widened``, the same model rounded outward) and hint for ``dm``.
 
+    ``relaxations``: the LPs of ``widened`` and ``dm`` where they are kept (intraday), else derived here.
+    ``patterns``: on/off per thermal unit to start from (a previous schedule) instead of the LP's.
     The hint is empty where an LP does not solve in time.
     """
-    lp = Relaxation.of(widened.model.proto, widened.scaling.objective_eur).solve(time_limit=time_limit)
+    wide_lp, own_lp = relaxations or (
+        Relaxation.of(widened.model.proto, widened.scaling.objective_eur),
+        Relaxation.of(dm.model.proto, dm.scaling.objective_eur),
+    )
+    lp = wide_lp.solve(time_limit=time_limit)
     if not lp.optimal:
         return WarmStart(lp, None, {}, None)
     bound = lp.objective * widened.scaling.objective_eur / dm.scaling.objective_eur
-    commitments = _commitments(dm, widened, lp.values)
-    fixed = Relaxation.of(dm.model.proto, dm.scaling.objective_eur).solve(commitments, time_limit=time_limit)
+    commitments = _commitments(dm, widened, lp.values, patterns)
+    fixed = own_lp.solve(commitments, time_limit=time_limit)
     if not fixed.optimal:
         return WarmStart(lp, bound, {}, fixed)
     hint = dict(commitments)
@@ -58,11 +71,18 @@ def warm_start(dm: DispatchModel, widened: DispatchModel, time_limit: float) -> 
     return WarmStart(lp, bound, {k: int(v) for k, v in hint.items()}, fixed)
 
 
-def _commitments(dm: DispatchModel, widened: DispatchModel, values: np.ndarray) -> dict[int, float]:
-    """On, start and stop values per unit of ``dm`` from the rounded LP commitments of ``widened``."""
+def _commitments(
+    dm: DispatchModel, widened: DispatchModel, values: np.ndarray, patterns: Sequence[np.ndarray] | None = None
+) -> dict[int, float]:
+    """On, start and stop values per unit of ``dm`` from the rounded LP commitments of ``widened``.
+
+    Units with transitions follow ``patterns`` instead where given (made to honour their rules).
+    """
     fixed: dict[int, float] = {}
-    for tv, wide in zip(dm.thermal, widened.thermal, strict=True):
+    for i, (tv, wide) in enumerate(zip(dm.thermal, widened.thermal, strict=True)):
         fractional = values[[v.index for v in wide.on]]
+        if tv.start and patterns is not None:
+            fractional = np.asarray(patterns[i], dtype=float)
         if tv.start:
             pattern = np.round(fractional).astype(np.int64)
             if np.max(np.abs(fractional - pattern)) > ROUNDING_SLACK or not follows_rules(tv.unit, pattern):
