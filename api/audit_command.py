@@ -271,15 +271,6 @@ def _verdict(approve: bool, decision: str, store: str, reason: str | None) -> No
     out.print(f"{word} of {recorded.decision} recorded in {recorded.receipt.graph.value}", highlight=False)
 
 
-def approve_command(
-    decision: Annotated[str, typer.Argument(help="IRI of the decision (or its schedule) you approve.")],
-    store: StoreOption = DEFAULT_STORE,
-    reason: ReasonOption = None,
-) -> None:
-    """Record your approval of a decision (signed, in the ledger)."""
-    _verdict(True, decision, store, reason)
-
-
 def override_command(
     decision: Annotated[str, typer.Argument(help="IRI of the decision (or its schedule) you set aside.")],
     store: StoreOption = DEFAULT_STORE,
@@ -295,5 +286,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(audit_app, name="audit")
     app.add_typer(key_app, name="key")
     app.command("replay")(reports_errors(replay_command))
-    app.command("approve")(reports_errors(approve_command))
+    # `approve` (pending actions and decisions) is registered by control_command
     app.command("override")(reports_errors(override_command))

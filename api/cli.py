@@ -31,6 +31,7 @@ from enertwin.api.common import (
     progress_bar,
     reports_errors,
 )
+from enertwin.api.control_command import register as register_control
 from enertwin.api.output import Format, render
 from enertwin.api.report_command import register as register_report
 from enertwin.api.set_command import register as register_set
@@ -473,6 +474,7 @@ register_report(app)
 register_audit(app)
 register_validate(app, validate_command)
 register_set(app)
+register_control(app)  # after register_audit: its `approve` takes pending actions and decisions
 
 
 def main() -> None:

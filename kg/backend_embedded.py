@@ -28,7 +28,8 @@ class EmbeddedBackend(SelectAndAsk):
         writes it (the reader sees the store as it was when opened), or on a read-only copy.
         """
         self.path, self.read_only = path, read_only and path is not None
-        self.generation = 0  # counts this process's writes: what was read at one generation still holds
+        # counts this process's writes, before and after each: what was read at one generation still holds
+        self.generation = 0
         try:
             if path is None:
                 self._store = Store()
@@ -113,13 +114,19 @@ class EmbeddedBackend(SelectAndAsk):
         """Run a SPARQL update in one transaction."""
         self._writable()
         self.generation += 1
-        self._store.update(update)
+        try:
+            self._store.update(update)
+        finally:
+            self.generation += 1  # a reader that looked while the update ran sees it moved
 
     def drop_graph(self, graph: NamedNode) -> None:
         """Remove ``graph`` and its quads."""
         self._writable()
         self.generation += 1
-        self._store.remove_graph(graph)
+        try:
+            self._store.remove_graph(graph)
+        finally:
+            self.generation += 1
 
     def _writable(self) -> None:
         if self.read_only:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 
 import numpy as np
-from pyoxigraph import NamedNode, RdfFormat
+from pyoxigraph import NamedNode, RdfFormat, Triple
 
 from enertwin.events import Callback, CommitStream, Subscribers, Subscription
 from enertwin.jobs import OptimiseJob
@@ -47,9 +47,10 @@ from enertwin.kg.provenance.policy import record_policy_verdict
 from enertwin.kg.provenance.proof import InclusionProof, find_entry, inclusion_proof
 from enertwin.kg.provenance.record import SOFTWARE_AGENT, ActivityRecord, agent_triples, text
 from enertwin.kg.provenance.recorded_change import ChangeReceipt, set_value
+from enertwin.kg.provenance.recorded_state import StateWatch, record_state, state_rows
 from enertwin.kg.provenance.recorded_write import Source, replace_recorded
 from enertwin.kg.provenance.verify import Verdict, verify
-from enertwin.kg.queries import Bindings, load_query
+from enertwin.kg.queries import Bindings, Term, load_query
 from enertwin.kg.query_guard import check_user_query
 from enertwin.kg.rdf_input import require_triples
 from enertwin.kg.reports import ReportInfo, ReportTable, list_reports, run_report
@@ -510,3 +511,36 @@ class Twin:
         """The same slice of several series in one read (a forecaster's history)."""
         with self._holding() as store:
             return store.series.read_many(keys, start, count)
+
+    # --- issue 12: control ---
+
+    def record_state(
+        self,
+        graph: NamedNode,
+        described: Mapping[NamedNode, Sequence[Triple]],
+        activity: ActivityRecord,
+        seen: str | None,
+    ) -> Receipt:
+        """Replace what state graph ``graph`` says about some nodes, committed with ``activity``'s record.
+
+        ``seen``: the graph's version the caller decided on
+        (see :func:`~enertwin.kg.provenance.recorded_state.record_state`).
+        """
+        with self._holding() as store:
+            return record_state(store, self.ledger, graph, described, activity, seen)
+
+    def state_rows(
+        self, graph: NamedNode, package: str, name: str, bindings: Bindings | None = None
+    ) -> tuple[str | None, list[dict[str, Term | None]]]:
+        """The live version of state graph ``graph`` and the rows of query ``name`` over it alone."""
+        with self._holding() as store:
+            return state_rows(store, graph, package, name, bindings)
+
+    def watch_state(self, graph: NamedNode) -> StateWatch:
+        """A cheap test of whether state graph ``graph`` moved (also by another twin or process)."""
+        return StateWatch(self._store, graph, self._lock)
+
+    def is_asset(self, asset: str) -> bool:
+        """Whether ``asset`` (an IRI) is an asset of the store: typed et:Asset or one of its subclasses."""
+        with self._holding() as store:
+            return bool(list(store.query(load_query("enertwin.kg", "asset_known.rq"), {"asset": NamedNode(asset)})))

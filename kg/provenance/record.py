@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
@@ -47,6 +47,12 @@ def boolean(value: bool) -> Literal:
 def person_node(name: str) -> NamedNode:
     """The ``prov:Person`` node of a person's name."""
     return NamedNode(f"{ns.ID_BASE}person/{quote(name, safe='')}")
+
+
+def person_name(node: NamedNode) -> str:
+    """The name a :func:`person_node` was made of (the IRI itself for any other node)."""
+    base = f"{ns.ID_BASE}person/"
+    return unquote(node.value[len(base) :]) if node.value.startswith(base) else node.value
 
 
 @cache

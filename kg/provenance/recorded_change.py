@@ -95,11 +95,20 @@ def _activity(
     if reason:
         activity.add(activity.iri, ns.REASON, text(reason))
     activity.associate(SOFTWARE_AGENT, ns.OPERATOR_ROLE).extend(agent_triples(ledger.signer.identity))
-    activity.used(prepared.version, ns.GRAPH_VERSION, {ns.PROV_SPECIALIZATION_OF: prepared.graph})
-    facts: dict[NamedNode, NamedNode | Literal] = {
-        ns.PROV_SPECIALIZATION_OF: prepared.graph,
-        ns.PROV_WAS_DERIVED_FROM: prepared.version,
-    }
+    return vouch_for_change(activity, prepared)
+
+
+def vouch_for_change(activity: ActivityRecord, prepared: PreparedChange) -> ActivityRecord:
+    """Name in ``activity`` the version a change was applied to, the version it made and its delta's hash.
+
+    ``audit verify --deep`` checks the delta against that hash. A change that made its graph
+    (no version before it) used none.
+    """
+    if prepared.version != prepared.result:
+        activity.used(prepared.version, ns.GRAPH_VERSION, {ns.PROV_SPECIALIZATION_OF: prepared.graph})
+    facts: dict[NamedNode, NamedNode | Literal] = {ns.PROV_SPECIALIZATION_OF: prepared.graph}
+    if prepared.version != prepared.result:
+        facts[ns.PROV_WAS_DERIVED_FROM] = prepared.version
     activity.generated(prepared.result, ns.GRAPH_VERSION, facts)
     if prepared.delta is not None:
         activity.generated(prepared.delta, ns.GRAPH_DELTA, {ns.CONTENT_HASH: text(prepared.delta_hash)})
