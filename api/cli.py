@@ -20,6 +20,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pyoxigraph import RdfFormat
 
 from enertwin import OptimiseJob, OptimiseRequest, Twin
+from enertwin.api.agents_command import register as register_agents
 from enertwin.api.audit_command import register as register_audit
 from enertwin.api.common import (
     DEFAULT_STORE,
@@ -475,6 +476,7 @@ register_audit(app)
 register_validate(app, validate_command)
 register_set(app)
 register_control(app)  # after register_audit: its `approve` takes pending actions and decisions
+register_agents(app)
 
 
 def main() -> None:

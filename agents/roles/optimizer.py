@@ -20,12 +20,14 @@ from enertwin.agents.events import Proposal, Setpoint
 from enertwin.agents.roles.identity import AgentIdentity
 from enertwin.agents.roles.state import PlantState
 from enertwin.kg import namespaces as ns
+from enertwin.reasoning.intraday import IntradayDispatcher
 from enertwin.reasoning.problem import DispatchProblem, FloatArray, frozen_array
 from enertwin.reasoning.rolling import window_problem
 from enertwin.reasoning.schedule import Schedule, schedule_cost
 from enertwin.reasoning.solver import DispatchResult, SolverSettings, solve
 
 Solve = Callable[[DispatchProblem], DispatchResult]
+CURTAILMENT_MW = 1e-3  # planned output this far below the forecast is a curtailment order
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +53,18 @@ class Optimizer:
         self.base = base
         self.horizon = horizon
         self.settings = settings or SolverSettings(time_limit=10.0, workers=1, deterministic_time=5.0)
-        self._solve: Solve = solver or (lambda problem: solve(problem, self.settings))
+        self._solve: Solve = solver or self._kept_model
+        self._dispatcher: IntradayDispatcher | None = None
         config = {"horizon_steps": horizon, **self.settings.model_dump(exclude={"log"})}
         self.agent = AgentIdentity("optimizer", ns.OPTIMIZER_ROLE, configuration=config)
+
+    def _kept_model(self, problem: DispatchProblem) -> DispatchResult:
+        """Re-dispatch on the CP-SAT model kept between intervals (a window of another length solves alone)."""
+        if problem.steps != self.horizon:
+            return solve(problem, self.settings)
+        if self._dispatcher is None:
+            self._dispatcher = IntradayDispatcher(problem, self.settings)
+        return self._dispatcher.redispatch(problem)
 
     def window(
         self, offset: int, state: PlantState, forecasts: Mapping[str, FloatArray], measured: Mapping[str, float]
@@ -120,8 +131,10 @@ def setpoints(problem: DispatchProblem, schedule: Schedule, t: int) -> tuple[Set
         )
         for i, u in enumerate(problem.storage)
     ]
-    out += [
-        Setpoint(asset=u.iri, at=at, p_mw=float(schedule.renewable_p[i, t])) for i, u in enumerate(problem.renewables)
+    out += [  # renewables get a setpoint only where the plan curtails them: a cap for this step
+        Setpoint(asset=u.iri, at=at, p_mw=float(schedule.renewable_p[i, t]))
+        for i, u in enumerate(problem.renewables)
+        if schedule.renewable_p[i, t] < u.available[t] - CURTAILMENT_MW
     ]
     return tuple(out)
 

@@ -27,7 +27,9 @@ class SandboxPlant:
         self.soc: list[tuple[float, ...]] = []
 
     def take(self, setpoints: Mapping[str, Setpoint]) -> None:
-        """Hold these setpoints from now on (what the actuator applied)."""
+        """Hold these setpoints from now on (what the actuator applied); a curtailment lasts one actuation."""
+        for unit in self.truth.renewables:
+            self.current.pop(unit.iri, None)
         self.current.update(setpoints)
 
     def step(self, offset: int) -> StepOutcome:

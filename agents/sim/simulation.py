@@ -19,14 +19,11 @@ import numpy as np
 from enertwin import Twin
 from enertwin.agents.bus.base import Bus
 from enertwin.agents.events import Telemetry
-from enertwin.agents.loop import AgentLoop, RoundResult
-from enertwin.agents.roles.actuator import Actuator
+from enertwin.agents.loop import RoundResult
 from enertwin.agents.roles.contracts import ApprovalDesk, PolicyGate, SwitchBoard
-from enertwin.agents.roles.coordinator import Coordinator, Deadlines
-from enertwin.agents.roles.forecaster import SeasonalNaive
+from enertwin.agents.roles.coordinator import Deadlines
 from enertwin.agents.roles.identity import registration
-from enertwin.agents.roles.optimizer import Optimizer
-from enertwin.agents.roles.telemetry_ingest import TelemetryIngest
+from enertwin.agents.runtime import Wiring, build_loop
 from enertwin.agents.sim.plant import SandboxPlant
 from enertwin.agents.sim.setup import PortfolioFacts, read_facts
 from enertwin.agents.sim.stand_ins import EnvelopePolicy, MemoryApprovals, MemorySwitches
@@ -50,7 +47,7 @@ class SimulationConfig:
     horizon: int = 96
     faults: Mapping[int, str] = field(default_factory=dict)
     settings: SolverSettings = field(
-        default_factory=lambda: SolverSettings(time_limit=20.0, workers=1, deterministic_time=2.0)
+        default_factory=lambda: SolverSettings(time_limit=20.0, workers=1, deterministic_time=1.0, relative_gap=0.002)
     )
     deadlines: Deadlines = field(default_factory=lambda: Deadlines(telemetry=0.05, approval_wait=0.0))
 
@@ -133,17 +130,8 @@ async def simulate(
     policy = controls.policy or EnvelopePolicy(twin)
     approvals = controls.approvals or MemoryApprovals()
     plant = SandboxPlant(base, facts.emission_factors)
-    first = base.horizon.first_step
-    loop = AgentLoop(
-        bus,
-        run,
-        TelemetryIngest(facts.limits),
-        SeasonalNaive(facts.profiled, twin.read_series_many, first, base.steps),
-        Optimizer(base, config.horizon, config.settings),
-        Coordinator(policy, switches, approvals, config.deadlines),
-        Actuator(plant, switches),
-        twin.record_activities,
-    )
+    wiring = Wiring(bus, run, config.horizon, config.settings, config.deadlines)
+    loop = build_loop(twin, base, facts, wiring, (policy, switches, approvals), plant, "sandbox")
     now = datetime.now(UTC)
     twin.record_activities([registration(loop.agents, now, now, run)])
     rng = np.random.default_rng(config.seed)
@@ -169,7 +157,7 @@ def _switch(switches: SwitchBoard, fault: str) -> None:
     pull = getattr(switches, "pull" if fault == "kill" else "release", None)
     if pull is None:
         raise InputError("the kill switches given cannot be pulled or released by the simulation")
-    pull("all", "all", f"simulated {fault}")
+    pull("global", None, f"simulated {fault}")
 
 
 def _faulty(events: list[Telemetry], fault: str | None, rng: np.random.Generator, dropout: float) -> list[Telemetry]:

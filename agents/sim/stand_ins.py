@@ -75,10 +75,10 @@ def power_limit(limits: dict[str, float], rule: str = ns.ID_BASE + "policy/sandb
 
 @dataclass(frozen=True, slots=True)
 class Switch:
-    """A pulled switch: its scope (all, asset, agent), target and reason."""
+    """A pulled switch: its scope (global, asset, agent), target (None for global) and reason."""
 
     scope: str
-    target: str
+    target: str | None
     reason: str
 
     def __str__(self) -> str:
@@ -90,19 +90,20 @@ class MemorySwitches:
     """Kill switches in memory (the real ones live in the graph)."""
 
     def __init__(self) -> None:
-        self.pulled: dict[tuple[str, str], Switch] = {}
+        self.pulled: dict[tuple[str, str | None], Switch] = {}
 
-    def pull(self, scope: str, target: str, reason: str) -> None:
+    def pull(self, scope: str, target: str | None, reason: str) -> None:
         """Stop every actuation the switch covers, from the next one on."""
         self.pulled[(scope, target)] = Switch(scope, target, reason)
 
-    def release(self, scope: str, target: str, reason: str) -> None:
+    def release(self, scope: str, target: str | None, reason: str) -> None:
         """Let actuations pass again."""
         self.pulled.pop((scope, target), None)
 
     def blocking(self, asset: str, agent: str) -> Switch | None:
         """The switch that stops this actuation, if any."""
-        for key in (("all", "all"), ("asset", asset), ("agent", agent)):
+        keys: tuple[tuple[str, str | None], ...] = (("global", None), ("asset", asset), ("agent", agent))
+        for key in keys:
             if key in self.pulled:
                 return self.pulled[key]
         return None
