@@ -14,6 +14,7 @@ from enertwin.agents.control.kill_switch import KillSwitches
 from enertwin.agents.metrics import json_logs
 from enertwin.agents.runtime import run_agents
 from enertwin.agents.sim.session import kpi_document, run_session
+from enertwin.agents.sim.shadow import kpi_rows, step_rows
 from enertwin.agents.sim.simulation import SimulationConfig
 from enertwin.agents.sim.stand_ins import EnvelopePolicy
 from enertwin.api.common import DEFAULT_STORE, StoreOption, opened, out, reports_errors
@@ -22,6 +23,7 @@ from enertwin.kg.errors import InputError
 from enertwin.kg.importers.simbench import resolve_code
 
 agents_app = typer.Typer(help="Run the agents.", no_args_is_help=True)
+shadow_app = typer.Typer(help="Shadow mode: the agents decide beside a baseline.", no_args_is_help=True)
 
 
 def _start(text: str) -> datetime:
@@ -87,7 +89,37 @@ def agents_run_command(
     out.print(f"agents stopped after {done} round(s)")
 
 
+@shadow_app.command("report")
+@reports_errors
+def shadow_report_command(
+    case: Annotated[str, typer.Option("--case", help="SimBench code or short name.")],
+    start: Annotated[str, typer.Option("--start", help="First interval, ISO 8601.")],
+    days: Annotated[float, typer.Option("--days", help="Days to run in shadow mode.")] = 1.0,
+    baseline: Annotated[str, typer.Option("--baseline", help="merit-order or day-ahead (the one actuated).")] = (
+        "merit-order"
+    ),
+    noise: Annotated[float, typer.Option("--noise", help="Relative telemetry noise σ.")] = 0.0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed.")] = 0,
+    horizon: Annotated[int, typer.Option("--horizon", help="Steps each re-dispatch looks ahead.")] = 96,
+    steps: Annotated[bool, typer.Option("--steps", help="Show every step, not only the totals.")] = False,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Let the agents decide beside a baseline that alone is actuated; compare step by step and in KPIs."""
+    code = resolve_code(case)
+    config = SimulationConfig(code, _start(start), days, noise, 0.0, seed, horizon, shadow=baseline)
+    config.check()
+    with opened(store) as twin:
+        session = run_session(twin, config, "memory", None, foresight=False)
+    if steps:
+        rows = step_rows(session.run)
+        render(out, list(rows[0]) if rows else ["step"], rows, Format.TABLE, title="Step by step")
+    render(
+        out, ["kpi", "baseline", "agents"], kpi_rows(session.run), Format.TABLE, title=f"Shadow: {baseline} vs agents"
+    )
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``simulate`` and ``agents`` to ``app``."""
+    """Add ``simulate``, ``agents`` and ``shadow`` to ``app``."""
     app.command("simulate")(reports_errors(simulate_command))
     app.add_typer(agents_app, name="agents")
+    app.add_typer(shadow_app, name="shadow")

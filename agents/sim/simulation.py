@@ -18,12 +18,15 @@ import numpy as np
 
 from enertwin import Twin
 from enertwin.agents.bus.base import Bus
-from enertwin.agents.events import Telemetry
-from enertwin.agents.loop import RoundResult
+from enertwin.agents.events import Setpoint, Telemetry
+from enertwin.agents.loop import AgentLoop, RoundResult
 from enertwin.agents.roles.contracts import ApprovalDesk, PolicyGate, SwitchBoard
 from enertwin.agents.roles.coordinator import Deadlines
 from enertwin.agents.roles.identity import registration
+from enertwin.agents.roles.physics import StepOutcome, apply_step
+from enertwin.agents.roles.records import decision_hash
 from enertwin.agents.runtime import Wiring, build_loop
+from enertwin.agents.sim.baseline import Baseline, DayAheadBaseline, MeritOrderBaseline
 from enertwin.agents.sim.plant import SandboxPlant
 from enertwin.agents.sim.setup import PortfolioFacts, read_facts
 from enertwin.agents.sim.stand_ins import EnvelopePolicy, MemoryApprovals, MemorySwitches
@@ -31,6 +34,7 @@ from enertwin.kg.errors import InputError
 from enertwin.reasoning.problem import DispatchProblem
 from enertwin.reasoning.solver import SolverSettings
 
+BASELINES = ("merit-order", "day-ahead")
 FAULTS = ("gap", "stale", "out-of-range", "drift", "kill", "release")
 
 
@@ -50,6 +54,7 @@ class SimulationConfig:
         default_factory=lambda: SolverSettings(time_limit=20.0, workers=1, deterministic_time=1.0, relative_gap=0.002)
     )
     deadlines: Deadlines = field(default_factory=lambda: Deadlines(telemetry=0.05, approval_wait=0.0))
+    shadow: str | None = None  # a baseline (merit-order, day-ahead): only it is actuated, the agents decide beside it
 
     @property
     def steps(self) -> int:
@@ -62,6 +67,8 @@ class SimulationConfig:
             raise InputError(f"--days must give at least one 15-minute step, got {self.days}")
         if self.noise < 0 or not 0 <= self.dropout < 1:
             raise InputError("--noise must be ≥ 0 and --dropout in [0, 1)")
+        if self.shadow not in (None, *BASELINES):
+            raise InputError(f"unknown baseline {self.shadow!r}; known: {', '.join(BASELINES)}")
         bad = sorted(set(self.faults.values()) - set(FAULTS))
         if bad:
             raise InputError(f"unknown fault(s) {bad}; known: {', '.join(FAULTS)}")
@@ -77,6 +84,7 @@ class SimulationRun:
     plant: SandboxPlant
     rounds: list[RoundResult]
     switch_events: list[tuple[int, str]]
+    shadow: list[ShadowStep] = field(default_factory=list)
 
     @property
     def decision_hashes(self) -> list[str]:
@@ -87,6 +95,31 @@ class SimulationRun:
     def run_hash(self) -> str:
         """One hash over every round's decision: equal for equal runs."""
         return hashlib.sha256("".join(self.decision_hashes).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowStep:
+    """One shadow step: what the baseline did, and what the agents' setpoints would have done from that state."""
+
+    offset: int
+    baseline: StepOutcome
+    agents: StepOutcome
+    baseline_hash: str
+    agents_hash: str
+
+
+class ShadowRecorder:
+    """The agents' plant in shadow mode: it holds their setpoints and applies none."""
+
+    def __init__(self, truth: DispatchProblem) -> None:
+        self.truth = truth
+        self.current: dict[str, Setpoint] = {}
+
+    def take(self, setpoints: Mapping[str, Setpoint]) -> None:
+        """Hold them (curtailments last one actuation, as on the plant)."""
+        for unit in self.truth.renewables:
+            self.current.pop(unit.iri, None)
+        self.current.update(setpoints)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +164,11 @@ async def simulate(
     approvals = controls.approvals or MemoryApprovals()
     plant = SandboxPlant(base, facts.emission_factors)
     wiring = Wiring(bus, run, config.horizon, config.settings, config.deadlines)
-    loop = build_loop(twin, base, facts, wiring, (policy, switches, approvals), plant, "sandbox")
+    recorder = ShadowRecorder(base) if config.shadow else None
+    mode = "shadow" if recorder is not None else "sandbox"
+    loop = build_loop(twin, base, facts, wiring, (policy, switches, approvals), recorder or plant, mode)
+    baseline = _baseline(config, base, loop, config.settings)
+    shadow: list[ShadowStep] = []
     now = datetime.now(UTC)
     twin.record_activities([registration(loop.agents, now, now, run)])
     rng = np.random.default_rng(config.seed)
@@ -147,10 +184,28 @@ async def simulate(
             for event in _faulty(plant.telemetry(run, offset, at, config.noise, rng), fault, rng, config.dropout):
                 await bus.publish("telemetry", event)
             rounds.append(await loop.round(offset, at, plant.state))
-            plant.step(offset)
+            if baseline is not None and recorder is not None:
+                chosen = baseline.setpoints(offset, plant.state)
+                agents = apply_step(base, offset, plant.state, recorder.current, facts.emission_factors)[1]
+                plant.take(chosen)
+                done = plant.step(offset)
+                hashes = decision_hash(tuple(chosen.values())), decision_hash(tuple(recorder.current.values()))
+                shadow.append(ShadowStep(offset, done, agents, *hashes))
+            else:
+                plant.step(offset)
     finally:
         await loop.stop()
-    return SimulationRun(config, run, base, plant, rounds, switch_events)
+    return SimulationRun(config, run, base, plant, rounds, switch_events, shadow)
+
+
+def _baseline(
+    config: SimulationConfig, base: DispatchProblem, loop: AgentLoop, settings: SolverSettings
+) -> Baseline | None:
+    if config.shadow == "merit-order":
+        return MeritOrderBaseline(base)
+    if config.shadow == "day-ahead":
+        return DayAheadBaseline(base, loop.forecaster, settings)
+    return None
 
 
 def _switch(switches: SwitchBoard, fault: str) -> None:

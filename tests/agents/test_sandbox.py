@@ -79,3 +79,17 @@ def test_the_same_seed_reproduces_the_same_run(twin: Twin, portfolio: Portfolio)
     assert kpis(first, foresight=False).reproducible() == kpis(second, foresight=False).reproducible()
     other = run(twin, portfolio, short_config(4, noise=0.05, dropout=0.2, seed=8))
     assert other.decision_hashes != first.decision_hashes
+
+
+def test_shadow_mode_actuates_only_the_baseline_and_compares(twin: Twin, portfolio: Portfolio) -> None:
+    from enertwin.agents.sim.shadow import kpi_rows, step_rows
+
+    result = run(twin, portfolio, short_config(3, shadow="merit-order"))
+    assert all(r.applied is not None for r in result.rounds)  # the agents' actuator ran, in shadow mode
+    assert len(result.shadow) == 3
+    for step in result.shadow:  # the plant did what the baseline said
+        assert step.baseline == result.plant.outcomes[step.offset]
+    rows = step_rows(result)
+    assert [r["step"] for r in rows] == [0, 1, 2]
+    totals = {r["kpi"]: r for r in kpi_rows(result)}
+    assert totals["cost_eur"]["baseline"] == round(sum(o.cost_eur for o in result.plant.outcomes), 2)
