@@ -9,11 +9,12 @@ from typing import Annotated
 
 import typer
 
+from enertwin import Twin
 from enertwin.agents.control.approvals import Approvals
 from enertwin.agents.control.kill_switch import KillSwitches
 from enertwin.agents.metrics import json_logs
 from enertwin.agents.runtime import run_agents
-from enertwin.agents.sim.session import kpi_document, run_session
+from enertwin.agents.sim.session import demo_session, kpi_document, run_session
 from enertwin.agents.sim.shadow import kpi_rows, step_rows
 from enertwin.agents.sim.simulation import SimulationConfig
 from enertwin.agents.sim.stand_ins import EnvelopePolicy
@@ -123,3 +124,21 @@ def register(app: typer.Typer) -> None:
     app.command("simulate")(reports_errors(simulate_command))
     app.add_typer(agents_app, name="agents")
     app.add_typer(shadow_app, name="shadow")
+
+
+def demo_stretch(twin: Twin, code: str, start: datetime) -> None:
+    """The demo's last act: four simulated intervals, the second proposal blocked, the kill switch on the third."""
+    session = demo_session(twin, code, start)
+    rows = [
+        {
+            "step": r.offset,
+            "time": r.at.isoformat(timespec="minutes"),
+            "verdict": r.decision.verdict.outcome if r.decision.verdict else "-",
+            "fallback": r.decision.fallback or "-",
+            "incidents": ", ".join(sorted({i.kind for i in r.incidents})) or "-",
+            "actuated": r.applied is not None,
+        }
+        for r in session.run.rounds
+    ]
+    render(out, list(rows[0]), rows, Format.TABLE, title="Agents in the sandbox (a blocked action, the kill switch)")
+    out.print("see `enertwin report policy-blocks` and `enertwin report activities` for the records")
