@@ -20,6 +20,8 @@ from pydantic import ValidationError as PydanticValidationError
 from pyoxigraph import RdfFormat
 
 from enertwin import OptimiseJob, OptimiseRequest, Twin
+from enertwin.api.agents_command import demo_stretch
+from enertwin.api.agents_command import register as register_agents
 from enertwin.api.audit_command import register as register_audit
 from enertwin.api.common import (
     DEFAULT_STORE,
@@ -396,6 +398,7 @@ def demo_command(
     code: Annotated[str, typer.Option("--code", help="SimBench code to import.")] = "1-HV-mixed--2-sw",
     start: Annotated[str, typer.Option("--start", help=START_HELP)] = "2016-01-14T00:00",
     steps: Annotated[int, typer.Option("--steps", help="Steps to dispatch.")] = 96,
+    agents: Annotated[bool, typer.Option("--agents", help="End with an hour of agents in the sandbox.")] = False,
 ) -> None:
     """Import a SimBench grid, summarise it from SPARQL, dispatch it with CP-SAT and show the decision's record."""
     code = resolve_code(code)
@@ -438,6 +441,8 @@ def demo_command(
             title=f"Decision {run.record.decision.value}",
         )
         print_provenance(twin, run)
+        if agents:
+            demo_stretch(twin, code, when)
 
 
 def print_provenance(twin: Twin, run: DispatchRun) -> None:
@@ -475,6 +480,7 @@ register_audit(app)
 register_validate(app, validate_command)
 register_set(app)
 register_control(app)  # after register_audit: its `approve` takes pending actions and decisions
+register_agents(app)
 
 
 def main() -> None:

@@ -62,7 +62,8 @@ from enertwin.reasoning.cancel import Cancellation
 from enertwin.reasoning.decision_reader import find_decision, provenance
 from enertwin.reasoning.dispatch import DispatchRun, read_run, record_run, solve_dispatch
 from enertwin.reasoning.explain import Explanation, explain
-from enertwin.reasoning.portfolio_reader import reference_grids
+from enertwin.reasoning.portfolio_reader import read_problem, reference_grids
+from enertwin.reasoning.problem import DispatchProblem
 from enertwin.reasoning.replay import ReplayOutcome, replay
 from enertwin.requests import OptimiseRequest
 
@@ -492,6 +493,24 @@ class Twin:
         """Run a canned report over the provenance records."""
         with self._holding() as store:
             return run_report(store, name, start=start, end=end, decision=decision)
+
+    # --- issue 12: loop ---
+
+    def record_activities(self, activities: Sequence[ActivityRecord]) -> list[Receipt]:
+        """Append an agent's burst of records (a round's proposal, actuation, incidents) in one commit."""
+        with self._holding():
+            return self.ledger.append_many(activities)
+
+    def dispatch_problem(self, case: str, start: datetime, steps: int) -> DispatchProblem:
+        """The case's dispatch problem read from the graph (importing what it needs first), without solving it."""
+        grid = self.prepare_case(case)
+        with self._holding() as store:
+            return read_problem(store, grid, resolve_code(case), start, steps)
+
+    def read_series_many(self, keys: Sequence[str], start: int = 0, count: int | None = None) -> dict[str, np.ndarray]:
+        """The same slice of several series in one read (a forecaster's history)."""
+        with self._holding() as store:
+            return store.series.read_many(keys, start, count)
 
     # --- issue 12: control ---
 
