@@ -32,6 +32,7 @@ from enertwin.api.common import (
     reports_errors,
 )
 from enertwin.api.output import Format, render
+from enertwin.api.policy_command import register as register_policy
 from enertwin.api.report_command import register as register_report
 from enertwin.api.set_command import register as register_set
 from enertwin.api.validate_command import register as register_validate
@@ -473,6 +474,7 @@ register_report(app)
 register_audit(app)
 register_validate(app, validate_command)
 register_set(app)
+register_policy(app)
 
 
 def main() -> None:
