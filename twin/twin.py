@@ -523,18 +523,21 @@ class Twin:
             return policy_sets.versions(store)
 
     def load_policy(self, turtle: bytes, source: str) -> PolicyLoaded:
-        """Store a new policy set version (refused whole unless it can be evaluated); recorded."""
+        """Store a new policy set version (refused whole unless it can be evaluated); recorded. Not activated."""
         with self._holding() as store:
+            policy_sets.ensure_default(store, self.ledger)
             return policy_sets.load(store, self.ledger, turtle, source)
 
     def activate_policy(self, version: str, reason: str) -> PolicyActivated:
         """Make a stored version (IRI or label) the active set; recorded with who and why."""
         with self._holding() as store:
+            policy_sets.ensure_default(store, self.ledger)
             return policy_sets.activate(store, self.ledger, policy_sets.resolve(store, version), reason)
 
     def rollback_policy(self, reason: str) -> PolicyActivated:
         """Make the previously active set active again; recorded with who and why."""
         with self._holding() as store:
+            policy_sets.ensure_default(store, self.ledger)
             return policy_sets.rollback(store, self.ledger, reason)
 
     def show_policy(self, version: str) -> str:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
 
-from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, parse, serialize
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Triple, parse, serialize
+from pyoxigraph import Store as OxigraphStore
 
 from enertwin.agents.policy.policy_file import PolicyFile, read_policy
 from enertwin.kg import namespaces as ns
@@ -272,5 +273,9 @@ def _write_state(store: Store, ledger: Ledger, stack: list[NamedNode], kind: Nam
     return PolicyActivated(stack[-1].value, None if replaced is None else replaced.value, receipt)
 
 
-def _same(a: list[Triple], b: list[Triple]) -> bool:
-    return _descriptions(a, NamedNode(ns.POLICY_BASE)) == _descriptions(b, NamedNode(ns.POLICY_BASE))
+def _same(stored: list[Triple], given: list[Triple]) -> bool:
+    """Whether a file's triples are the stored version's (literals in the store's canonical form: 1.0 is 1)."""
+    canonical = OxigraphStore()
+    canonical.extend(Quad(t.subject, t.predicate, t.object) for t in given)
+    read_back = [q.triple for q in canonical]
+    return _descriptions(stored, NamedNode(ns.POLICY_BASE)) == _descriptions(read_back, NamedNode(ns.POLICY_BASE))
