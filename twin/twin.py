@@ -506,6 +506,10 @@ class Twin:
             identity = self.ledger.signer.identity
             return self.ledger.append_many([policy_verdict_activity(identity, *v) for v in verdicts])
 
+    def policy_asset_facts(self, assets: Sequence[NamedNode]) -> Table:
+        """What the policies read of some assets (``agents/policy/asset_facts.rq``): ratings, capacity, fuel, ramp."""
+        return self._table("enertwin.agents.policy", "asset_facts.rq", {"asset": list(assets)})
+
     def active_policy(self) -> str:
         """The active policy set's version IRI; the default set is loaded and activated (recorded) when none is."""
         with self._holding() as store:

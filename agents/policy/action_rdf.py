@@ -23,7 +23,6 @@ from enertwin import Twin
 from enertwin.agents.events import Proposal, Setpoint
 from enertwin.kg import namespaces as ns
 from enertwin.kg.provenance.record import boolean, integer, timestamp
-from enertwin.kg.queries import load_query
 
 UNKNOWN_ASSET_BASE = ns.ID_BASE + "unknown-asset/"
 _FACTS = (("maxP", ns.MAX_ACTIVE_POWER), ("rated", ns.RATED_APPARENT_POWER), ("capacity", ns.ENERGY_CAPACITY))
@@ -60,7 +59,7 @@ def read_asset_facts(twin: Twin, assets: Collection[str]) -> AssetFacts:
     nodes = sorted({asset_node(a) for a in assets}, key=lambda n: n.value)
     if not nodes:
         return AssetFacts(frozenset(), {})
-    table = twin.query(load_query("enertwin.agents.policy", "asset_facts.rq"), {"asset": nodes})
+    table = twin.policy_asset_facts(nodes)
     triples: set[Triple] = set()
     zones: dict[str, ZoneInfo] = {}
     for row in table.rows:

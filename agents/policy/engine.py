@@ -19,7 +19,8 @@ from pyoxigraph import NamedNode, Quad, Store
 
 from enertwin import Twin
 from enertwin.agents.events import Proposal, Verdict, Violation
-from enertwin.agents.policy.action_rdf import action_node, action_triples, read_asset_facts
+from enertwin.agents.policy.action_rdf import AssetFacts, action_node, action_triples, read_asset_facts
+from enertwin.events import CommitEvent
 from enertwin.kg import namespaces as ns
 from enertwin.kg.provenance.policy import PolicyVerdictRecord
 from enertwin.kg.validation.report import Term, ValidationResult
@@ -45,6 +46,19 @@ class PolicyEngine:
     def __init__(self, twin: Twin) -> None:
         self._twin = twin
         self._sets: dict[str, _CompiledSet] = {}
+        # the assets' facts, read again after any commit that wrote more than its own record (a verdict's does not)
+        self._facts: dict[frozenset[str], AssetFacts] = {}
+        self._subscription = twin.subscribe(self._on_commit)
+
+    def _on_commit(self, event: CommitEvent) -> None:
+        if set(event.graphs) - {event.record_graph}:
+            self._facts.clear()
+
+    def _asset_facts(self, assets: frozenset[str]) -> AssetFacts:
+        found = self._facts.get(assets)
+        if found is None:
+            found = self._facts[assets] = read_asset_facts(self._twin, assets)
+        return found
 
     def active_version(self) -> str:
         """The active set's version IRI (the default set is loaded and activated when none is)."""
@@ -66,11 +80,10 @@ class PolicyEngine:
         """The verdict on ``proposal`` under the active set, not recorded (a dry run)."""
         version = self.active_version()
         compiled = self._compiled(version)
-        assets = {s.asset for s in proposal.setpoints} | {s.asset for s in proposal.previous}
+        assets = frozenset(s.asset for s in (*proposal.setpoints, *proposal.previous))
+        triples = action_triples(proposal, self._asset_facts(assets))
         data = Store()
-        data.extend(compiled.quads)
-        triples = action_triples(proposal, read_asset_facts(self._twin, assets))
-        data.extend(Quad(t.subject, t.predicate, t.object) for t in triples)
+        data.bulk_extend([*compiled.quads, *(Quad(t.subject, t.predicate, t.object) for t in triples)])
         asset_of: dict[Term, Term] = {t.subject: t.object for t in triples if t.predicate == ns.SETS_ASSET}
         results = compiled.validator.report(data).results
         violations = tuple(_violation(r, asset_of) for r in results if r.severity.value != _SH_INFO)
