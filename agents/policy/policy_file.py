@@ -41,9 +41,6 @@ _SHAPE_MARKERS = frozenset(
     NamedNode(ns.SH_BASE + t) for t in ("targetClass", "targetNode", "targetSubjectsOf", "path", "sparql", "property")
 )
 _SHAPE_TYPES = frozenset(NamedNode(ns.SH_BASE + t) for t in ("NodeShape", "PropertyShape"))
-_NUMERIC = frozenset(
-    NamedNode(ns.XSD_BASE + t) for t in ("double", "decimal", "integer", "float", "int", "long", "short")
-)
 _ET_IN_SPARQL = re.compile(r"(?<![\w<])et:([A-Za-z_][\w-]*)|<" + re.escape(ns.ET_BASE) + r"([^>\s]+)>")
 
 
@@ -110,8 +107,11 @@ def _check_properties(triples: tuple[Triple, ...], source: str) -> None:
                 "(a misspelt threshold would switch its rule off)"
             )
         range_ = declared.get(p)
-        if range_ is not None and range_ == ns.XSD_DOUBLE and not _numeric(t.object):
-            raise InputError(f"{source}: {_show(t.subject)} {_short(p)} must be a number, not {t.object}")
+        if range_ == ns.XSD_DOUBLE and not (isinstance(t.object, Literal) and t.object.datatype == ns.XSD_DOUBLE):
+            raise InputError(
+                f"{source}: {_show(t.subject)} {_short(p)} must be a number typed xsd:double "
+                f'(write "0.8"^^xsd:double or 8e-1), not {t.object}'
+            )
         if range_ == ns.XSD_INTEGER and not (isinstance(t.object, Literal) and t.object.datatype == ns.XSD_INTEGER):
             raise InputError(f"{source}: {_show(t.subject)} {_short(p)} must be an integer, not {t.object}")
 
@@ -123,10 +123,6 @@ def _check_sparql_terms(rule: CompiledQuery, source: str) -> None:
         local = match.group(1) or match.group(2)
         if NamedNode(ns.ET_BASE + local) not in known:
             raise InputError(f"{source}: the rule <{rule.shape}> reads et:{local}, which the ontology does not declare")
-
-
-def _numeric(term: object) -> bool:
-    return isinstance(term, Literal) and term.datatype in _NUMERIC
 
 
 def _show(term: object) -> str:

@@ -23,7 +23,9 @@ def policy(*args: str) -> tuple[int, str]:
 
 def strict_file(tmp_path: Path) -> Path:
     text = default_policy_turtle().decode().replace(f"<{DEFAULT}>", f"<{STRICT}>")
-    text = text.replace('"default-1"', '"strict-1"').replace("et:shareOfUnitRamp 0.8", "et:shareOfUnitRamp 0.5")
+    text = text.replace('"default-1"', '"strict-1"').replace(
+        'et:shareOfUnitRamp "0.8"^^xsd:double', 'et:shareOfUnitRamp "0.5"^^xsd:double'
+    )
     path = tmp_path / "strict.ttl"
     path.write_text(text, encoding="utf-8")
     return path
@@ -40,7 +42,7 @@ def test_list_load_activate_rollback_diff(tmp_path: Path) -> None:
     assert code == 0, output
     assert json.loads(output)["active"] == STRICT and json.loads(output)["replaced"] == DEFAULT
     code, output = policy("show", "--store", store)
-    assert code == 0 and "shareOfUnitRamp 0.5" in output
+    assert code == 0 and 'shareOfUnitRamp "0.5"^^xsd:double' in output
     code, output = policy("diff", "default-1", "strict-1", "--store", store, "--json")
     assert code == 0 and json.loads(output)["rules_changed"] == ["https://w3id.org/enertwin/policy/ramp-limit"]
     code, output = policy("rollback", "--reason", "spring", "--store", store)

@@ -14,12 +14,12 @@ DEFAULT = "https://w3id.org/enertwin/policy/default/1"
 STRICT = "https://w3id.org/enertwin/policy/strict/1"
 
 
-def strict_set(share: str = "0.5") -> bytes:
+def strict_set(share: str = '"0.5"^^xsd:double') -> bytes:
     """The default set as a new version whose ramp share is ``share``."""
     text = default_policy_turtle().decode()
     text = text.replace("<https://w3id.org/enertwin/policy/default/1>", f"<{STRICT}>")
     text = text.replace('et:policyVersion "default-1"', 'et:policyVersion "strict-1"')
-    return text.replace("et:shareOfUnitRamp 0.8", f"et:shareOfUnitRamp {share}").encode()
+    return text.replace('et:shareOfUnitRamp "0.8"^^xsd:double', f"et:shareOfUnitRamp {share}").encode()
 
 
 BAD = {
@@ -35,7 +35,7 @@ BAD = {
         ),
         "minLength",
     ),
-    "a threshold that is no number": (strict_set('"half"'), "must be a number"),
+    "a threshold that is no number": (strict_set('"half"'), "must be a number typed xsd:double"),
     "a misspelt term in the SPARQL": (
         strict_set().replace(b"et:setpointPower ?p0", b"et:setpointPowr ?p0"),
         "setpointPowr",
@@ -99,7 +99,7 @@ def test_activate_rollback_and_what_the_engine_applies(twin: Twin) -> None:
 def test_a_changed_version_under_the_same_iri_or_label_is_refused(twin: Twin) -> None:
     twin.load_policy(strict_set(), "policy file strict.ttl")
     with pytest.raises(InputError, match="already loaded with other rules"):
-        twin.load_policy(strict_set("0.4"), "policy file strict2.ttl")
+        twin.load_policy(strict_set('"0.4"^^xsd:double'), "policy file strict2.ttl")
     other = strict_set().replace(STRICT.encode(), b"https://w3id.org/enertwin/policy/strict/2")
     with pytest.raises(InputError, match="already names"):
         twin.load_policy(other, "policy file strict3.ttl")
@@ -119,7 +119,7 @@ def test_diff_names_the_changed_rule_and_triple(twin: Twin) -> None:
     assert any("shareOfUnitRamp" in t and "0.5" in t for t in d.triples_added)
     assert any("shareOfUnitRamp" in t and "0.8" in t for t in d.triples_removed)
     assert any("strict-1" in t for t in d.triples_added)
-    assert "shareOfUnitRamp 0.5" in twin.show_policy("strict-1")
+    assert 'shareOfUnitRamp "0.5"^^xsd:double' in twin.show_policy("strict-1")
 
 
 def test_verdicts_are_recorded_and_blocks_show_in_the_report(twin: Twin) -> None:
