@@ -35,6 +35,7 @@ from enertwin.api.common import (
 )
 from enertwin.api.control_command import register as register_control
 from enertwin.api.output import Format, render
+from enertwin.api.policy_command import register as register_policy
 from enertwin.api.report_command import register as register_report
 from enertwin.api.set_command import register as register_set
 from enertwin.api.validate_command import register as register_validate
@@ -481,6 +482,7 @@ register_validate(app, validate_command)
 register_set(app)
 register_control(app)  # after register_audit: its `approve` takes pending actions and decisions
 register_agents(app)
+register_policy(app)
 
 
 def main() -> None:

@@ -25,6 +25,9 @@ from types import TracebackType
 import numpy as np
 from pyoxigraph import NamedNode, RdfFormat, Triple
 
+from enertwin.agents.policy import sets as policy_sets
+from enertwin.agents.policy.policy_file import PolicyFile
+from enertwin.agents.policy.sets import PolicyActivated, PolicyDiff, PolicyLoaded, PolicySetInfo
 from enertwin.events import Callback, CommitStream, Subscribers, Subscription
 from enertwin.jobs import OptimiseJob
 from enertwin.kg import namespaces as ns
@@ -43,7 +46,7 @@ from enertwin.kg.provenance.human import record_verdict
 from enertwin.kg.provenance.keyring import endorsement, public_key
 from enertwin.kg.provenance.keys import KEY_FILE, Identity, Signer, key_folder, key_id
 from enertwin.kg.provenance.ledger import Ledger, Receipt, entries, key_node, record_contents
-from enertwin.kg.provenance.policy import record_policy_verdict
+from enertwin.kg.provenance.policy import PolicyVerdictRecord, policy_verdict_activity, record_policy_verdict
 from enertwin.kg.provenance.proof import InclusionProof, find_entry, inclusion_proof
 from enertwin.kg.provenance.record import SOFTWARE_AGENT, ActivityRecord, agent_triples, text
 from enertwin.kg.provenance.recorded_change import ChangeReceipt, set_value
@@ -429,11 +432,14 @@ class Twin:
             receipt = record_verdict(self.ledger, kind, NamedNode(found.decision), NamedNode(found.schedule), reason)
         return HumanVerdict(found.decision, found.schedule, receipt)
 
-    def policy_verdict(self, action: str, verdict: str, reason: str, policy_version: str | None = None) -> Receipt:
-        """Record the policy engine's verdict (``allowed`` or ``blocked``) on an action, with its reason."""
+    def policy_verdict(
+        self, action: str, verdict: str, reason: str, policy_version: str | None = None, *, rules: Sequence[str] = ()
+    ) -> Receipt:
+        """Record the policy engine's verdict (allowed, blocked, pending-approval), its reason and the rules broken."""
         version = NamedNode(policy_version) if policy_version is not None else None
+        broken = [NamedNode(r) for r in rules]
         with self._holding():
-            return record_policy_verdict(self.ledger, NamedNode(action), verdict, reason, version)
+            return record_policy_verdict(self.ledger, NamedNode(action), verdict, reason, version, rules=broken)
 
     # -- auditing --------------------------------------------------------------------------
 
@@ -544,3 +550,58 @@ class Twin:
         """Whether ``asset`` (an IRI) is an asset of the store: typed et:Asset or one of its subclasses."""
         with self._holding() as store:
             return bool(list(store.query(load_query("enertwin.kg", "asset_known.rq"), {"asset": NamedNode(asset)})))
+    # --- issue 12: policy ---
+
+    def policy_verdicts(self, verdicts: Sequence[PolicyVerdictRecord]) -> list[Receipt]:
+        """Record several verdicts in one commit (a burst of proposals)."""
+        with self._holding():
+            identity = self.ledger.signer.identity
+            return self.ledger.append_many([policy_verdict_activity(identity, *v) for v in verdicts])
+
+    def policy_asset_facts(self, assets: Sequence[NamedNode]) -> Table:
+        """What the policies read of some assets (``agents/policy/asset_facts.rq``): ratings, capacity, fuel, ramp."""
+        return self._table("enertwin.agents.policy", "asset_facts.rq", {"asset": list(assets)})
+
+    def active_policy(self) -> str:
+        """The active policy set's version IRI; the default set is loaded and activated (recorded) when none is."""
+        with self._holding() as store:
+            active = policy_sets.active_version(store)
+            return active.value if active is not None else policy_sets.ensure_default(store, self.ledger).value
+
+    def policy_rules(self, version: str) -> PolicyFile:
+        """A stored policy set version, compiled."""
+        with self._holding() as store:
+            return policy_sets.stored_policy(store, NamedNode(version))
+
+    def policy_versions(self) -> list[PolicySetInfo]:
+        """The stored policy set versions."""
+        with self._holding() as store:
+            return policy_sets.versions(store)
+
+    def load_policy(self, turtle: bytes, source: str) -> PolicyLoaded:
+        """Store a new policy set version (refused whole unless it can be evaluated); recorded. Not activated."""
+        with self._holding() as store:
+            policy_sets.ensure_default(store, self.ledger)
+            return policy_sets.load(store, self.ledger, turtle, source)
+
+    def activate_policy(self, version: str, reason: str) -> PolicyActivated:
+        """Make a stored version (IRI or label) the active set; recorded with who and why."""
+        with self._holding() as store:
+            policy_sets.ensure_default(store, self.ledger)
+            return policy_sets.activate(store, self.ledger, policy_sets.resolve(store, version), reason)
+
+    def rollback_policy(self, reason: str) -> PolicyActivated:
+        """Make the previously active set active again; recorded with who and why."""
+        with self._holding() as store:
+            policy_sets.ensure_default(store, self.ledger)
+            return policy_sets.rollback(store, self.ledger, reason)
+
+    def show_policy(self, version: str) -> str:
+        """A stored version (IRI or label) as Turtle."""
+        with self._holding() as store:
+            return policy_sets.show(store, policy_sets.resolve(store, version))
+
+    def diff_policies(self, old: str, new: str) -> PolicyDiff:
+        """What changed between two stored versions (IRIs or labels)."""
+        with self._holding() as store:
+            return policy_sets.diff(store, policy_sets.resolve(store, old), policy_sets.resolve(store, new))

@@ -121,6 +121,8 @@ def test_policy_blocks_give_the_ramp_reason(records: Store) -> None:
             "action": ID + "action/trade-17",
             "reason": "Ramp of 120 MW/15 min exceeds the envelope's 80 MW/15 min",
             "by": "policy engine",
+            "rules": None,
+            "policy": None,
         }
     ]
 

@@ -72,6 +72,7 @@ UNIT_SYMBOLS = {
     ns.UNIT_BASE + "EUR-PER-MegaW": "(€/MW",
     ns.UNIT_BASE + "EUR-PER-T": "(€/t)",
     ns.UNIT_BASE + "T-PER-MegaW-HR": "(t CO2/MWh)",
+    "http://qudt.org/vocab/unit/TONNE": "(t CO2)",
 }
 
 
