@@ -13,11 +13,11 @@ from enertwin import Twin
 from enertwin.agents.control.approvals import Approvals
 from enertwin.agents.control.kill_switch import KillSwitches
 from enertwin.agents.metrics import json_logs
+from enertwin.agents.policy.engine import PolicyEngine
 from enertwin.agents.runtime import run_agents
 from enertwin.agents.sim.session import demo_session, kpi_document, run_session
 from enertwin.agents.sim.shadow import kpi_rows, step_rows
 from enertwin.agents.sim.simulation import SimulationConfig
-from enertwin.agents.sim.stand_ins import EnvelopePolicy
 from enertwin.api.common import DEFAULT_STORE, StoreOption, opened, out, reports_errors
 from enertwin.api.output import Format, render
 from enertwin.kg.errors import InputError
@@ -80,7 +80,7 @@ def agents_run_command(
     with opened(store) as twin:
         switches = KillSwitches(twin)
         try:
-            safety = (EnvelopePolicy(twin), switches, Approvals(twin))
+            safety = (PolicyEngine(twin), switches, Approvals(twin))
             when = _start(start)
             done = asyncio.run(
                 run_agents(twin, code, when, bus, safety, interval_s=interval, rounds=rounds, metrics_port=metrics_port)

@@ -10,8 +10,10 @@ import socket
 import httpx
 
 from enertwin import Twin
+from enertwin.agents.control.approvals import Approvals
+from enertwin.agents.control.kill_switch import KillSwitches
+from enertwin.agents.policy.engine import PolicyEngine
 from enertwin.agents.runtime import run_agents
-from enertwin.agents.sim.stand_ins import EnvelopePolicy, MemoryApprovals, MemorySwitches
 
 from .conftest import START
 
@@ -24,7 +26,8 @@ def _free_port() -> int:
 
 def test_sigterm_drains_and_exits_cleanly_with_metrics(twin: Twin) -> None:
     port = _free_port()
-    safety = (EnvelopePolicy(twin), MemorySwitches(), MemoryApprovals())
+    switches = KillSwitches(twin)
+    safety = (PolicyEngine(twin), switches, Approvals(twin))  # what `enertwin agents run` runs
 
     async def main() -> tuple[int, str]:
         task = asyncio.create_task(
@@ -41,7 +44,10 @@ def test_sigterm_drains_and_exits_cleanly_with_metrics(twin: Twin) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
         return await task, text
 
-    rounds, metrics = asyncio.run(main())
+    try:
+        rounds, metrics = asyncio.run(main())
+    finally:
+        switches.close()
     assert rounds >= 1
     for name in ("enertwin_incidents_total", "enertwin_kill_switch_engaged", "enertwin_bus_queue_depth"):
         assert name in metrics
