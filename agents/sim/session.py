@@ -10,6 +10,7 @@ from pathlib import Path
 
 from enertwin import Twin
 from enertwin.agents.events import Proposal, Violation
+from enertwin.agents.policy.engine import PolicyEngine
 from enertwin.agents.runtime import open_agent_bus
 from enertwin.agents.sim.kpis import Kpis, kpis
 from enertwin.agents.sim.report import write_report
@@ -32,12 +33,15 @@ class Session:
 def run_session(
     twin: Twin, config: SimulationConfig, bus_url: str | None = None, report: Path | None = None, foresight: bool = True
 ) -> Session:
-    """Simulate ``config`` on the bus at ``bus_url``; KPIs (with regret if ``foresight``) and the report."""
+    """Simulate ``config`` on the bus at ``bus_url``; KPIs (with regret if ``foresight``) and the report.
+
+    Proposals are judged by the store's active policy set (the default set when none was loaded).
+    """
 
     async def go() -> SimulationRun:
         bus = await open_agent_bus(bus_url)
         try:
-            return await simulate(twin, config, bus)
+            return await simulate(twin, config, bus, Controls(policy=PolicyEngine(twin)))
         finally:
             await bus.close()
 
