@@ -30,6 +30,7 @@ def write_report(run: SimulationRun, kpis: Kpis, folder: Path) -> Path:
     for name, draw in zip(PLOTS, (_dispatch, _soc, _price, _timeline), strict=True):
         figure, axes = plt.subplots(figsize=(10, 3.6))
         draw(run, times, axes)
+        axes.set_xlim(times[0], times[-1] + (times[1] - times[0] if len(times) > 1 else 1 / 96))  # the run only
         axes.xaxis_date(run.truth.horizon.start.tzinfo)
         axes.grid(alpha=0.3)
         figure.autofmt_xdate()
