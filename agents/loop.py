@@ -58,6 +58,7 @@ class AgentLoop:
         self,
         bus: Bus,
         run: str,
+        consumers: str,
         ingest: TelemetryIngest,
         forecaster: Forecaster,
         optimizer: Optimizer,
@@ -65,7 +66,7 @@ class AgentLoop:
         actuator: Actuator,
         record: Recorder,
     ) -> None:
-        self.bus, self.run = bus, run
+        self.bus, self.run, self.consumers = bus, run, consumers
         self.ingest, self.forecaster, self.optimizer = ingest, forecaster, optimizer
         self.coordinator, self.actuator, self.record = coordinator, actuator, record
         self._telemetry: Subscription | None = None
@@ -84,8 +85,8 @@ class AgentLoop:
 
     async def start(self) -> None:
         """Subscribe the durable consumers (telemetry for the ingest, actuation for the actuator)."""
-        self._telemetry = await self.bus.subscribe("telemetry", f"ingest-{self.run}", ack_wait=30.0)
-        self._actuation = await self.bus.subscribe("actuation", f"actuator-{self.run}", ack_wait=30.0)
+        self._telemetry = await self.bus.subscribe("telemetry", f"ingest-{self.consumers}", ack_wait=30.0)
+        self._actuation = await self.bus.subscribe("actuation", f"actuator-{self.consumers}", ack_wait=30.0)
 
     async def stop(self) -> None:
         """Close the consumers (unacknowledged events are delivered again to the next run)."""

@@ -42,6 +42,9 @@ class Wiring:
     horizon: int
     settings: SolverSettings
     deadlines: Deadlines
+    consumers: str | None = None
+    """The durable consumers' name prefix: a live runtime keeps one across restarts (so what a stopped one
+    left unacknowledged is delivered to the next); None names them after the run (a sandbox run's own)."""
 
 
 def build_loop(
@@ -58,6 +61,7 @@ def build_loop(
     return AgentLoop(
         wiring.bus,
         wiring.run,
+        wiring.consumers or wiring.run,
         TelemetryIngest(facts.limits),
         SeasonalNaive(facts.profiled, twin.read_series_many, base.horizon.first_step, base.steps),
         Optimizer(base, wiring.horizon, wiring.settings),
@@ -147,7 +151,8 @@ async def run_agents(
     run = uuid.uuid4().hex[:10]
     plant = BusPlant(bus, f"enertwin-{run}")
     settings = SolverSettings(time_limit=min(60.0, interval_s / 2), workers=1, relative_gap=0.002)
-    wiring = Wiring(bus, run, horizon, settings, Deadlines(telemetry=min(60.0, interval_s / 3)))
+    deadlines = Deadlines(telemetry=min(60.0, interval_s / 3))
+    wiring = Wiring(bus, run, horizon, settings, deadlines, consumers=f"live-{case}")
     loop = build_loop(twin, base, facts, wiring, safety, plant, "live")
     now = datetime.now(UTC)
     twin.record_activities([registration(loop.agents, now, now, run)])
