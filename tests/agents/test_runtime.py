@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 
 import httpx
 
 from enertwin import Twin
+from enertwin.agents.bus.local_server import free_port
 from enertwin.agents.control.approvals import Approvals
 from enertwin.agents.control.kill_switch import KillSwitches
 from enertwin.agents.policy.engine import PolicyEngine
@@ -18,14 +18,8 @@ from enertwin.agents.runtime import run_agents
 from .conftest import START
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_sigterm_drains_and_exits_cleanly_with_metrics(twin: Twin) -> None:
-    port = _free_port()
+    port = free_port()
     switches = KillSwitches(twin)
     safety = (PolicyEngine(twin), switches, Approvals(twin))  # what `enertwin agents run` runs
 
