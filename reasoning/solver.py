@@ -104,7 +104,7 @@ def solve(
     started = time.perf_counter()
     dm = build_model(problem)
     cancel.check()
-    lp_bound, hint = _guide(dm, settings) if settings.lp_guide else (None, {})
+    lp_bound, hint, cut = _guide(dm, settings) if settings.lp_guide else (None, {}, None)
     cancel.check()
     spent = time.perf_counter() - started
     time_left = max(SEARCH_SHARE * settings.time_limit, settings.time_limit - spent)
@@ -112,9 +112,10 @@ def solve(
     solver.parameters.absolute_gap_limit = settings.absolute_gap / dm.scaling.objective_eur
     with cancel.watching(solver):
         status = solver.solve(dm.model)
-    if status == cp_model.INFEASIBLE and lp_bound is not None:
-        # the LP bound is a cut; should numerical noise have made it too tight, solve without it
-        dm.model.proto.constraints.pop()
+    if status == cp_model.INFEASIBLE and cut is not None:
+        # the cut comes from the LP of the model rounded outward, which can be feasible (or, by numerical noise,
+        # tighter) where this model is not: solve without it, so that an infeasible answer is the model's own
+        cut.proto.clear_linear()  # an empty constraint constrains nothing; OR-Tools' repeated fields cannot pop
         lp_bound = None
         with cancel.watching(solver):
             status = solver.solve(dm.model)
@@ -139,10 +140,12 @@ def solve(
     return DispatchResult(problem, schedule, name, cost, min(cost, bound), seconds, settings)
 
 
-def _guide(dm: DispatchModel, settings: SolverSettings) -> tuple[float | None, dict[int, int]]:
+def _guide(
+    dm: DispatchModel, settings: SolverSettings
+) -> tuple[float | None, dict[int, int], cp_model.Constraint | None]:
     """Hint CP-SAT with the LP-guided schedule and cut off objectives below the LP bound.
 
-    Returns the bound in € (None where the LP did not solve) and the hint.
+    Returns the bound in € (None where the LP did not solve), the hint and the cut (to drop it again).
     """
     widened = build_model(dm.problem, dm.scaling.widened())
     guide = warm_start(dm, widened, time_limit=settings.time_limit)
@@ -150,10 +153,10 @@ def _guide(dm: DispatchModel, settings: SolverSettings) -> tuple[float | None, d
         dm.model.proto.solution_hint.vars.append(index)
         dm.model.proto.solution_hint.values.append(value)
     if guide.bound is None:
-        return None, guide.hint
+        return None, guide.hint, None
     bound = math.floor(guide.bound - LP_BOUND_SAFETY * abs(guide.bound)) - 1
-    dm.model.add(dm.objective >= bound)
-    return bound * dm.scaling.objective_eur, guide.hint
+    cut = dm.model.add(dm.objective >= bound)
+    return bound * dm.scaling.objective_eur, guide.hint, cut
 
 
 def solution_values(solver: cp_model.CpSolver) -> Callable[[int], int]:

@@ -73,8 +73,18 @@ def test_an_update_given_to_query_is_named_as_an_update(tmp_path: Path) -> None:
 def test_optimize_json_into_a_missing_folder_is_refused_before_solving(tmp_path: Path) -> None:
     store = tmp_path / "store"
     ran = runner.invoke(
-        app, ["optimize", "--case", "hv-mixed", "--steps", "4", "--json", str(tmp_path / "nope" / "out.json"),
-              "--store", str(store)]
+        app,
+        [
+            "optimize",
+            "--case",
+            "hv-mixed",
+            "--steps",
+            "4",
+            "--json",
+            str(tmp_path / "nope" / "out.json"),
+            "--store",
+            str(store),
+        ],
     )
     assert ran.exit_code == 2, ran.output
     assert "does not exist" in ran.output

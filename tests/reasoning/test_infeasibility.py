@@ -13,6 +13,7 @@ from enertwin.api.cli import app
 from enertwin.kg import namespaces as ns
 from enertwin.kg.importers.simbench import grid_graph, grid_node
 from enertwin.kg.store import Store
+from enertwin.reasoning import solver
 from enertwin.reasoning.dispatch import optimize
 
 HV = "1-HV-mixed--2-sw"
@@ -72,3 +73,15 @@ def test_cli_prints_the_conflict_and_exits_6(powerless_storage: Store, tmp_path:
     result = runner.invoke(app, ["optimize", "--case", "hv-mixed", "--steps", "8", "--store", store])
     assert result.exit_code == 6, result.output
     assert "no schedule exists" in result.output and "et:ratedApparentPower" in result.output
+
+
+def test_a_cut_too_tight_is_dropped_and_the_problem_solved(grids: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a huge negative safety margin puts the LP cut above every schedule's cost: CP-SAT proves the cut
+    # infeasible, and solve() must retry without it rather than call the problem itself infeasible
+    reference = optimize(grids, grid_node(HV).value, HV, datetime(2016, 1, 14), 16).result
+    monkeypatch.setattr(solver, "LP_BOUND_SAFETY", -1e6)
+    retried = optimize(grids, grid_node(HV).value, HV, datetime(2016, 1, 14), 16).result
+    assert retried.status in ("OPTIMAL", "FEASIBLE") and not retried.conflicts
+    assert retried.best_bound_eur is not None and reference.objective_eur is not None
+    assert retried.objective_eur == pytest.approx(reference.objective_eur, rel=1e-3)
+    assert retried.best_bound_eur <= reference.objective_eur  # CP-SAT's own bound, not the cut's
