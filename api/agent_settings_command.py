@@ -10,7 +10,7 @@ from enertwin.agents.settings.values import SETTINGS, AgentSettings
 from enertwin.api.common import DEFAULT_STORE, JsonOption, StoreOption, opened, out, reports_errors
 from enertwin.api.output import Format, render
 
-COLUMNS = ["setting", "value", "unit", "property", "role"]
+COLUMNS = ["setting", "value", "unit", "property"]
 
 
 def setting_rows(settings: AgentSettings) -> list[dict[str, object]]:
@@ -19,6 +19,11 @@ def setting_rows(settings: AgentSettings) -> list[dict[str, object]]:
         {"setting": s.name, "value": settings.values[s.name], "unit": s.unit, "property": s.curie, "role": s.role}
         for s in SETTINGS
     ]
+
+
+def _shown(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Rows for the table: values as written (45, 0.25, 1e-06), not rounded to two decimals."""
+    return [{**row, "value": f"{row['value']:g}"} for row in rows]
 
 
 @reports_errors
@@ -30,7 +35,7 @@ def settings_command(store: StoreOption = DEFAULT_STORE, as_json: JsonOption = F
     if as_json:
         out.print_json(data={"source": settings.source, "settings": rows})
         return
-    render(out, COLUMNS, rows, Format.TABLE, title=f"Agent settings ({settings.source})")
+    render(out, COLUMNS, _shown(rows), Format.TABLE, title=f"Agent settings ({settings.source})")
 
 
 @reports_errors

@@ -25,6 +25,7 @@ from enertwin.kg import namespaces as ns
 from enertwin.kg.errors import InputError
 from enertwin.kg.provenance.ledger import Ledger, Receipt
 from enertwin.kg.provenance.recorded_change import ChangeReceipt, set_value
+from enertwin.kg.provenance.recorded_state import live_version
 from enertwin.kg.provenance.recorded_write import Source, replace_recorded
 from enertwin.kg.queries import load_query
 from enertwin.kg.store import Store
@@ -32,12 +33,12 @@ from enertwin.kg.store import Store
 
 def read_settings(store: Store) -> AgentSettings:
     """The settings in the store; the shipped ones while the store has none."""
-    physical = store.live().get(ns.AGENT_SETTINGS_GRAPH)
-    if physical is None:
+    found = live_version(store, ns.AGENT_SETTINGS_GRAPH)
+    if found is None:
         return shipped_settings()
     solutions = store.query(load_query("enertwin.agents.settings", QUERY), {"node": ns.AGENT_SETTINGS_NODE})
     rows = [{"property": s["property"], "value": s["value"]} for s in solutions]
-    return settings_from_rows(rows, f"store graph version <{physical.value}>")
+    return settings_from_rows(rows, f"store graph version <{found[1].value}>")
 
 
 def ensure_settings(store: Store, ledger: Ledger) -> Receipt | None:

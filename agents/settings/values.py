@@ -101,7 +101,7 @@ def settings_from_rows(rows: Iterable[Mapping[str, Term | None]], source: str) -
         term = by_property.get(setting.predicate)
         if not isinstance(term, Literal):
             raise InputError(f"the agent settings ({source}) give no {setting.name} ({setting.curie})")
-        values[setting.name] = float(term.value)
+        values[setting.name] = int(term.value) if setting.unit == "readings" else float(term.value)
     gates = GateSettings(
         max_age=timedelta(minutes=values["gate-max-age"]),
         frozen_count=int(values["gate-frozen-count"]),
