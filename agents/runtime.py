@@ -21,12 +21,13 @@ from enertwin.agents.loop import SUBJECT_POLICIES, AgentLoop, RoundResult
 from enertwin.agents.metrics import LOG, AgentMetrics
 from enertwin.agents.roles.actuator import Actuator, BusPlant, Plant
 from enertwin.agents.roles.contracts import ApprovalDesk, PolicyGate, SwitchBoard
-from enertwin.agents.roles.coordinator import Coordinator, Deadlines
+from enertwin.agents.roles.coordinator import Coordinator
 from enertwin.agents.roles.forecaster import SeasonalNaive
 from enertwin.agents.roles.identity import registration
 from enertwin.agents.roles.optimizer import Optimizer
 from enertwin.agents.roles.state import PlantState
 from enertwin.agents.roles.telemetry_ingest import TelemetryIngest
+from enertwin.agents.settings.values import AgentSettings
 from enertwin.agents.sim.setup import PortfolioFacts
 from enertwin.kg.errors import InputError
 from enertwin.reasoning.problem import DispatchProblem
@@ -35,13 +36,13 @@ from enertwin.reasoning.solver import SolverSettings
 
 @dataclass(frozen=True, slots=True)
 class Wiring:
-    """What a loop is built from besides the graph: its bus, run id, horizon, solver settings, deadlines."""
+    """What a loop is built from besides the graph: its bus, run id, horizon, solver and agent settings."""
 
     bus: Bus
     run: str
     horizon: int
     settings: SolverSettings
-    deadlines: Deadlines
+    agent: AgentSettings
     consumers: str | None = None
     """The durable consumers' name prefix: a live runtime keeps one across restarts (so what a stopped one
     left unacknowledged is delivered to the next); None names them after the run (a sandbox run's own)."""
@@ -62,10 +63,12 @@ def build_loop(
         wiring.bus,
         wiring.run,
         wiring.consumers or wiring.run,
-        TelemetryIngest(facts.limits),
-        SeasonalNaive(facts.profiled, twin.read_series_many, base.horizon.first_step, base.steps),
+        TelemetryIngest(facts.limits, wiring.agent.gates),
+        SeasonalNaive(
+            facts.profiled, twin.read_series_many, base.horizon.first_step, base.steps, wiring.agent.season_steps
+        ),
         Optimizer(base, wiring.horizon, wiring.settings),
-        Coordinator(policy, switches, approvals, wiring.deadlines),
+        Coordinator(policy, switches, approvals, wiring.agent.deadlines),
         Actuator(plant, switches, mode),
         twin.record_activities,
     )
@@ -139,6 +142,7 @@ async def run_agents(
     metrics_port: int | None = None,
 ) -> int:
     """Run the agents until SIGTERM/SIGINT (or ``rounds``); the number of rounds completed."""
+    from enertwin.agents.settings.live import SettingsFollower
     from enertwin.agents.sim.setup import read_facts
 
     steps = (rounds or 96) + horizon
@@ -151,8 +155,8 @@ async def run_agents(
     run = uuid.uuid4().hex[:10]
     plant = BusPlant(bus, f"enertwin-{run}")
     settings = SolverSettings(time_limit=min(60.0, interval_s / 2), workers=1, relative_gap=0.002)
-    deadlines = Deadlines(telemetry=min(60.0, interval_s / 3))
-    wiring = Wiring(bus, run, horizon, settings, deadlines, consumers=f"live-{case}")
+    agent = twin.agent_settings(load=True).paced(interval_s)
+    wiring = Wiring(bus, run, horizon, settings, agent, consumers=f"live-{case}")
     loop = build_loop(twin, base, facts, wiring, safety, plant, "live")
     now = datetime.now(UTC)
     twin.record_activities([registration(loop.agents, now, now, run)])
@@ -160,11 +164,12 @@ async def run_agents(
     running = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         running.add_signal_handler(sig, stop.set)
-    state, done = PlantState.initial(base), 0
+    state, done, follower = PlantState.initial(base), 0, SettingsFollower(twin, loop, run, interval_s)
     await loop.start()
     LOG.info("started", extra={"run": run, "case": case, "start": start.isoformat(), "bus": bus_url or "memory"})
     try:
         while not stop.is_set() and (rounds is None or done < rounds) and done < base.steps - horizon:
+            follower.follow()
             result = await loop.round(done, base.horizon.time_at(done), state)
             await plant.flush()
             observe(metrics, result, bus, loop.coordinator.switches, loop.coordinator.agent.iri.value)

@@ -18,6 +18,7 @@ from enertwin.agents.runtime import run_agents
 from enertwin.agents.sim.session import demo_session, kpi_document, run_session
 from enertwin.agents.sim.shadow import kpi_rows, step_rows
 from enertwin.agents.sim.simulation import SimulationConfig
+from enertwin.api.agent_settings_command import register as register_settings
 from enertwin.api.common import DEFAULT_STORE, StoreOption, opened, out, reports_errors
 from enertwin.api.output import Format, render
 from enertwin.kg.errors import InputError
@@ -122,6 +123,7 @@ def shadow_report_command(
 def register(app: typer.Typer) -> None:
     """Add ``simulate``, ``agents`` and ``shadow`` to ``app``."""
     app.command("simulate")(reports_errors(simulate_command))
+    register_settings(agents_app)
     app.add_typer(agents_app, name="agents")
     app.add_typer(shadow_app, name="shadow")
 

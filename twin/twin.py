@@ -28,6 +28,8 @@ from pyoxigraph import NamedNode, RdfFormat, Triple
 from enertwin.agents.policy import sets as policy_sets
 from enertwin.agents.policy.policy_file import PolicyFile
 from enertwin.agents.policy.sets import PolicyActivated, PolicyDiff, PolicyLoaded, PolicySetInfo
+from enertwin.agents.settings.stored import change_setting, ensure_settings, read_settings
+from enertwin.agents.settings.values import AgentSettings
 from enertwin.events import Callback, CommitStream, Subscribers, Subscription
 from enertwin.jobs import OptimiseJob
 from enertwin.kg import namespaces as ns
@@ -550,6 +552,7 @@ class Twin:
         """Whether ``asset`` (an IRI) is an asset of the store: typed et:Asset or one of its subclasses."""
         with self._holding() as store:
             return bool(list(store.query(load_query("enertwin.kg", "asset_known.rq"), {"asset": NamedNode(asset)})))
+
     # --- issue 12: policy ---
 
     def policy_verdicts(self, verdicts: Sequence[PolicyVerdictRecord]) -> list[Receipt]:
@@ -605,3 +608,24 @@ class Twin:
         """What changed between two stored versions (IRIs or labels)."""
         with self._holding() as store:
             return policy_sets.diff(store, policy_sets.resolve(store, old), policy_sets.resolve(store, new))
+
+    # --- issue 12: settings ---
+
+    def agent_settings(self, *, load: bool = False) -> AgentSettings:
+        """The agents' settings from the graph; ``load`` first puts the shipped ones there (recorded) if it has none.
+
+        Without ``load`` a store with none gives the shipped settings and writes nothing.
+        """
+        with self._holding() as store:
+            if load:
+                ensure_settings(store, self.ledger)
+            return read_settings(store)
+
+    def set_agent_setting(self, name: str, value: str, reason: str) -> ChangeReceipt:
+        """Change one agent setting (``gate-max-age``, …) to ``value`` in its unit: validated and recorded.
+
+        A value ``shapes/agent_settings.ttl`` rejects is a ``ValidationError`` naming the setting and
+        changes nothing. The same change as ``set(<agent settings IRI>, "et:gateMaxAge", value, reason)``.
+        """
+        with self._holding() as store:
+            return change_setting(store, self.ledger, name, value, reason)

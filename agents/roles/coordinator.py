@@ -28,13 +28,16 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Deadlines:
-    """Wall-clock seconds each exchange may take, and how long an approval may wait (plant time)."""
+    """Wall-clock seconds each exchange may take, and how long an approval may wait (plant time).
 
-    telemetry: float = 5.0
-    proposal: float = 30.0
-    verdict: float = 5.0
-    approval_wait: float = 0.2
-    approval_window: timedelta = timedelta(minutes=15)
+    No defaults here: the values live in the graph (``agents/settings``, read by ``Twin.agent_settings``).
+    """
+
+    telemetry: float
+    proposal: float
+    verdict: float
+    approval_wait: float
+    approval_window: timedelta
 
     def as_config(self) -> dict[str, object]:
         """The deadlines as the coordinator's configuration."""
@@ -82,12 +85,12 @@ class Coordinator:
     """Runs the exchanges of a round under deadlines and turns verdicts, approvals and switches into a decision."""
 
     def __init__(
-        self, policy: PolicyGate, switches: SwitchBoard, approvals: ApprovalDesk, deadlines: Deadlines | None = None
+        self, policy: PolicyGate, switches: SwitchBoard, approvals: ApprovalDesk, deadlines: Deadlines
     ) -> None:
         self.policy = policy
         self.switches = switches
         self.approvals = approvals
-        self.deadlines = deadlines or Deadlines()
+        self.deadlines = deadlines
         self.agent = AgentIdentity("coordinator", ns.COORDINATOR_ROLE, configuration=self.deadlines.as_config())
         self.last_approved: Plan | None = None
 

@@ -44,9 +44,12 @@ class SeasonalNaive:
     """Each step as it was one ``season`` earlier (or several seasons, so only the past is used)."""
 
     def __init__(
-        self, assets: Sequence[ProfiledAsset], read: SeriesReader, first: int, count: int, season: int = 96
+        self, assets: Sequence[ProfiledAsset], read: SeriesReader, first: int, count: int, season: int
     ) -> None:
-        """Keep the history of steps ``first − season`` … ``first + count`` of every profile (one read)."""
+        """Keep the history of steps ``first − season`` … ``first + count`` of every profile (one read).
+
+        ``season``: in steps (the graph's ``et:forecastSeason``, read by ``Twin.agent_settings``).
+        """
         self.season = season
         self.assets = tuple(assets)
         self.agent = AgentIdentity(

@@ -40,11 +40,14 @@ class AssetLimit:
 
 @dataclass(frozen=True, slots=True)
 class GateSettings:
-    """How strict the gates are (recorded as the ingest agent's configuration)."""
+    """How strict the gates are (recorded as the ingest agent's configuration).
 
-    max_age: timedelta = timedelta(minutes=30)
-    frozen_count: int = 24
-    range_margin: float = 0.25
+    No defaults here: the values live in the graph (``agents/settings``, read by ``Twin.agent_settings``).
+    """
+
+    max_age: timedelta
+    frozen_count: int
+    range_margin: float
 
     def as_config(self) -> dict[str, object]:
         """The settings as the agent's configuration."""
@@ -71,8 +74,8 @@ class GateResult:
 class TelemetryIngest:
     """Checks each telemetry event against the gates; remembers values to see them freeze."""
 
-    def __init__(self, limits: Iterable[AssetLimit], settings: GateSettings | None = None) -> None:
-        self.settings = settings or GateSettings()
+    def __init__(self, limits: Iterable[AssetLimit], settings: GateSettings) -> None:
+        self.settings = settings
         self.limits = {limit.asset: limit for limit in limits}
         self.agent = AgentIdentity(
             "telemetry-ingest", ns.TELEMETRY_INGEST_ROLE, configuration=self.settings.as_config()

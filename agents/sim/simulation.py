@@ -21,11 +21,11 @@ from enertwin.agents.bus.base import Bus
 from enertwin.agents.events import Setpoint, Telemetry
 from enertwin.agents.loop import AgentLoop, RoundResult
 from enertwin.agents.roles.contracts import ApprovalDesk, PolicyGate, SwitchBoard
-from enertwin.agents.roles.coordinator import Deadlines
 from enertwin.agents.roles.identity import registration
 from enertwin.agents.roles.physics import StepOutcome, apply_step
 from enertwin.agents.roles.records import decision_hash
 from enertwin.agents.runtime import Wiring, build_loop
+from enertwin.agents.settings.values import AgentSettings
 from enertwin.agents.sim.baseline import Baseline, DayAheadBaseline, MeritOrderBaseline
 from enertwin.agents.sim.plant import SandboxPlant
 from enertwin.agents.sim.setup import PortfolioFacts, read_facts
@@ -53,7 +53,7 @@ class SimulationConfig:
     settings: SolverSettings = field(
         default_factory=lambda: SolverSettings(time_limit=20.0, workers=1, deterministic_time=1.0, relative_gap=0.002)
     )
-    deadlines: Deadlines = field(default_factory=lambda: Deadlines(telemetry=0.05, approval_wait=0.0))
+    agent: AgentSettings | None = None  # None: the store's agent settings, in accelerated time
     shadow: str | None = None  # a baseline (merit-order, day-ahead): only it is actuated, the agents decide beside it
 
     @property
@@ -163,7 +163,8 @@ async def simulate(
     policy = controls.policy or EnvelopePolicy(twin)
     approvals = controls.approvals or MemoryApprovals()
     plant = SandboxPlant(base, facts.emission_factors)
-    wiring = Wiring(bus, run, config.horizon, config.settings, config.deadlines)
+    agent = config.agent or twin.agent_settings(load=True).accelerated()
+    wiring = Wiring(bus, run, config.horizon, config.settings, agent)
     recorder = ShadowRecorder(base) if config.shadow else None
     mode = "shadow" if recorder is not None else "sandbox"
     loop = build_loop(twin, base, facts, wiring, (policy, switches, approvals), recorder or plant, mode)

@@ -4,6 +4,7 @@ and a blocked action never reaches the actuator (a property over random proposal
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from hypothesis import given, settings
@@ -11,8 +12,9 @@ from hypothesis import strategies as st
 
 from enertwin.agents.events import Actuation, Proposal, Setpoint
 from enertwin.agents.roles.actuator import Actuator
-from enertwin.agents.roles.coordinator import Coordinator, Deadlines, Decision, choose
+from enertwin.agents.roles.coordinator import Coordinator, Decision, choose
 from enertwin.agents.roles.optimizer import Plan
+from enertwin.agents.settings.values import shipped_settings
 from enertwin.agents.sim.stand_ins import EnvelopePolicy, MemoryApprovals, MemorySwitches, power_limit
 
 AT = datetime(2016, 1, 14, tzinfo=UTC)
@@ -30,7 +32,12 @@ class Taken:
 
 def coordinator(approval_eur: float | None = None) -> Coordinator:
     policy = EnvelopePolicy(None, [power_limit(LIMITS)], approval_eur)
-    return Coordinator(policy, MemorySwitches(), MemoryApprovals(), Deadlines(verdict=1.0, approval_wait=0.0))
+    return Coordinator(
+        policy,
+        MemorySwitches(),
+        MemoryApprovals(),
+        replace(shipped_settings().deadlines, verdict=1.0, approval_wait=0.0),
+    )
 
 
 def test_a_stalled_stage_ends_the_round_and_escalates() -> None:

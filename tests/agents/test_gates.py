@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from enertwin.agents.events import EventRefused, Telemetry, decode
-from enertwin.agents.roles.telemetry_ingest import AssetLimit, GateSettings, TelemetryIngest
+from enertwin.agents.roles.telemetry_ingest import AssetLimit, TelemetryIngest
+from enertwin.agents.settings.values import shipped_settings
 
 NOW = datetime(2016, 1, 14, tzinfo=UTC)
 LOAD, PV = "https://example.org/load", "https://example.org/pv"
@@ -13,7 +15,7 @@ LOAD, PV = "https://example.org/load", "https://example.org/pv"
 
 def ingest() -> TelemetryIngest:
     limits = [AssetLimit(LOAD, "load", 10.0), AssetLimit(PV, "renewable", 5.0)]
-    return TelemetryIngest(limits, GateSettings(frozen_count=3))
+    return TelemetryIngest(limits, replace(shipped_settings().gates, frozen_count=3))
 
 
 def event(values: dict[str, float], at: datetime = NOW, quantity: str = "p_mw") -> Telemetry:

@@ -65,6 +65,7 @@ UNIT_SYMBOLS = {
     "http://qudt.org/vocab/unit/OHM-PER-KiloM": "(Ω/km)",
     "http://qudt.org/vocab/unit/HR": "(h)",
     "http://qudt.org/vocab/unit/SEC": "(s)",
+    "http://qudt.org/vocab/unit/MIN": "(min)",
     "http://qudt.org/vocab/unit/FRACTION": "fraction",
     "http://qudt.org/vocab/unit/PERCENT-PER-DAY": "(percent per day)",
     ns.UNIT_BASE + "EUR": "(€)",
