@@ -26,7 +26,9 @@ How the :class:`~enertwin.agents.bus.base.Bus` promises map onto JetStream:
 - publishing is asynchronous: ``publish`` returns once the event is queued for the socket; up to
   ``ACK_WINDOW`` events may wait for the server's acknowledgement, and a publish that finds the window
   full waits until half of it is acknowledged (not all of it), so the server stores one half while this
-  process reads the other half's acknowledgements and sends more (:meth:`JetStreamBus.flush` waits for all).
+  process reads the other half's acknowledgements and sends more (:meth:`JetStreamBus.flush` waits for all);
+  every ``SEND_EVERY`` events a publish yields to the event loop, so that what is queued leaves for the
+  server while the next events are built, rather than when the window is full.
   Frames are built from bytes (:mod:`~enertwin.agents.bus.nats_wire`) and each acknowledgement's reply
   subject ends in an integer token, the key of what it acknowledges;
 - events are decoded with :func:`~enertwin.agents.events.decode`; one it refuses (unknown schema, newer
@@ -63,6 +65,7 @@ from enertwin.agents.events import Event, encode
 from enertwin.kg.errors import StoreError
 
 ACK_WINDOW: Final = 4_000
+SEND_EVERY: Final = 256  # events queued before a publish lets the flusher write them (the server starts on them)
 ACK_TIMEOUT: Final = 30.0
 DUPLICATE_WINDOW: Final = 120.0
 ABANDONED_AFTER: Final = 7 * 24 * 3600.0
@@ -136,6 +139,8 @@ class JetStreamBus:
         await self._send(state, encode(event), event.id)
         if len(self._unacked) >= ACK_WINDOW:
             await self._acks_down_to(ACK_WINDOW // 2)
+        elif self._sent % SEND_EVERY == 0:
+            await asyncio.sleep(0)
 
     async def publish_wire(self, subject: str, data: bytes) -> None:
         """Send an event in its wire form as it is (from a bridge or another release); consumers judge it."""
