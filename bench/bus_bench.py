@@ -1,13 +1,14 @@
 """Event bus throughput: the in-process bus and JetStream, each beside a plain baseline in the same process.
 
-``python bench/bus_bench.py [--events 200000] [--js-events 50000] [--json PATH]``
+``python bench/bus_bench.py [--events 200000] [--js-events 50000] [--sync-events 10000] [--json PATH]``
 
 - in-process: ``MemoryBus`` publish + consume + ack of pre-built events, publisher and consumer as two tasks;
   baseline: a bounded ``asyncio.Queue`` put/get round trip of the same events (no acks, no redelivery);
 - JetStream (a nats-server the bench starts, file storage in a temp dir): ``JetStreamBus.publish`` of every
   event with the server's acknowledgement awaited (``flush``), then consume + ack of all of them, then both
   at once; baseline: nats-py's own ``publish_async`` of the same encoded events with their acks awaited;
-- the same JetStream runs against a second server with ``sync_interval: always``.
+- the same JetStream runs against a second server with ``sync_interval: always``, on ``--sync-events``
+  events (an fsync per write batch makes it tens of times slower; the rate, not the count, is compared).
 Each figure is printed as events/s, as a ratio to its target (100,000/s in process, 20,000/s JetStream
 acknowledged) and as a ratio to its baseline.
 """
@@ -158,6 +159,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000, help="events through the in-process bus")
     parser.add_argument("--js-events", type=int, default=50_000, help="events through JetStream")
+    parser.add_argument("--sync-events", type=int, default=10_000, help="events with sync_interval: always")
     parser.add_argument("--json", type=Path, help="also write every number to this file")
     args = parser.parse_args()
     results: dict[str, dict[str, float]] = {}
@@ -169,12 +171,12 @@ async def main() -> None:
     print(line("  asyncio.Queue put/get (baseline)", memory["baseline asyncio.Queue"], None, None, ""))
     print(line("  MemoryBus", memory["bus"], MEMORY_TARGET, memory["baseline asyncio.Queue"], "asyncio.Queue"))
 
-    js_events = make_events(args.js_events)
-    for label, sync_always in (("JetStream", False), ("JetStream, sync_interval: always", True)):
+    runs = (("JetStream", False, args.js_events), ("JetStream, sync_interval: always", True, args.sync_events))
+    for label, sync_always, count in runs:
         with tempfile.TemporaryDirectory() as folder, LocalNatsServer(Path(folder), sync_always=sync_always) as server:
-            rates = results[label] = await jetstream_rates(server.url, js_events)
+            rates = results[label] = await jetstream_rates(server.url, make_events(count))
         base = rates["baseline publish"]
-        print(f"{label}, {args.js_events:,} events:")
+        print(f"{label}, {count:,} events:")
         print(line("  nats-py publish_async (baseline)", base, None, None, ""))
         print(line("  publish, acknowledged", rates["publish"], JETSTREAM_TARGET, base, "nats-py publish_async"))
         print(line("  consume + ack", rates["consume"], JETSTREAM_TARGET, None, ""))

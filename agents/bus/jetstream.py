@@ -17,11 +17,20 @@ How the :class:`~enertwin.agents.bus.base.Bus` promises map onto JetStream:
   publisher's estimate (last read + published since) reaches ``capacity``. ``block`` polls that count
   until it falls below ``capacity`` and raises :class:`BusFull` after ``block_timeout``; ``drop-oldest``
   purges the subject down to ``capacity - 1`` (the oldest stored first, even one out for delivery,
-  whose ack then does nothing), counting and logging what the purge removed. As a backstop against
+  whose ack then does nothing) and counts in ``dropped``, per consumer of the subject, the purged events
+  that consumer had not been delivered (an event out for delivery is not lost: its consumer has it).
+  A delivery that races the purge (sent after the consumers' state is read) counts as dropped, so the
+  count is never below what was lost, and above it by at most those racing deliveries. As a backstop against
   publishers in other processes the stream refuses a message past twice the largest capacity per subject
   (discard-new per subject); a refused publish waits for room and is sent again;
-- publishing is asynchronous: ``publish`` returns once the event is sent, and acknowledgements are awaited
-  ``ACK_BATCH`` at a time (and by :meth:`JetStreamBus.flush`), which keeps throughput high;
+- publishing is asynchronous: ``publish`` returns once the event is queued for the socket; up to
+  ``ACK_WINDOW`` events may wait for the server's acknowledgement, and a publish that finds the window
+  full waits until half of it is acknowledged (not all of it), so the server stores one half while this
+  process reads the other half's acknowledgements and sends more (:meth:`JetStreamBus.flush` waits for all);
+  every ``SEND_EVERY`` events a publish yields to the event loop, so that what is queued leaves for the
+  server while the next events are built, rather than when the window is full.
+  Frames are built from bytes (:mod:`~enertwin.agents.bus.nats_wire`) and each acknowledgement's reply
+  subject ends in an integer token, the key of what it acknowledges;
 - events are decoded with :func:`~enertwin.agents.events.decode`; one it refuses (unknown schema, newer
   major version, malformed) is acknowledged, counted in ``refused`` and handed to ``on_refused``, and the
   consumer goes on with the next.
@@ -51,10 +60,12 @@ from nats.js import api
 from enertwin.agents.bus.base import BusClosed, BusFull, RefusalHandler, SubjectPolicy, SubjectStats
 from enertwin.agents.bus.jetstream_consumer import PullSubscription, SubjectState
 from enertwin.agents.bus.names import check_consumer, check_durable, check_policy, check_subject
+from enertwin.agents.bus.nats_wire import publish_frame, publish_head, write_frame
 from enertwin.agents.events import Event, encode
 from enertwin.kg.errors import StoreError
 
-ACK_BATCH: Final = 2_000
+ACK_WINDOW: Final = 4_000
+SEND_EVERY: Final = 256  # events queued before a publish lets the flusher write them (the server starts on them)
 ACK_TIMEOUT: Final = 30.0
 DUPLICATE_WINDOW: Final = 120.0
 ABANDONED_AFTER: Final = 7 * 24 * 3600.0
@@ -81,10 +92,11 @@ class JetStreamBus:
         self._on_refused = on_refused
         self._subjects: dict[str, SubjectState] = {}
         self._ack_prefix = connection.new_inbox()
+        self._token_at = len(self._ack_prefix) + 1
         self._sent = 0
-        self._unacked: dict[str, tuple[SubjectState, bytes, str]] = {}
-        self._all_acked = asyncio.Event()
-        self._all_acked.set()
+        self._unacked: dict[int, tuple[SubjectState, bytes, str]] = {}
+        self._acks_in = asyncio.Event()
+        self._wake_at = -1
         self._refused_by_limit: deque[tuple[SubjectState, bytes, str]] = deque()
         self.closed = False
 
@@ -125,8 +137,10 @@ class JetStreamBus:
         if state.estimate >= state.policy.capacity:
             await self._make_room(state)
         await self._send(state, encode(event), event.id)
-        if len(self._unacked) >= ACK_BATCH:
-            await self._await_acks()
+        if len(self._unacked) >= ACK_WINDOW:
+            await self._acks_down_to(ACK_WINDOW // 2)
+        elif self._sent % SEND_EVERY == 0:
+            await asyncio.sleep(0)
 
     async def publish_wire(self, subject: str, data: bytes) -> None:
         """Send an event in its wire form as it is (from a bridge or another release); consumers judge it."""
@@ -167,10 +181,10 @@ class JetStreamBus:
 
     async def flush(self) -> None:
         """Wait for the server's acknowledgement of every event sent so far."""
-        await self._await_acks()
+        await self._acks_down_to(0)
         while self._refused_by_limit:
             await self._send_refused_again()
-            await self._await_acks()
+            await self._acks_down_to(0)
 
     async def close(self) -> None:
         """Wait for outstanding acknowledgements, then disconnect; waiting publishers get :class:`BusClosed`."""
@@ -185,13 +199,14 @@ class JetStreamBus:
 
     async def delete_stream(self) -> None:
         """Delete this bus's stream and everything in it (tests and benchmarks clean up with it)."""
-        await self._await_acks()
+        await self._acks_down_to(0)
         await self._js.delete_stream(self._stream)
 
     def _open(self, subject: str) -> SubjectState:
         check_subject(subject)
         wire = f"{self._stream}.{subject}"
         state = self._subjects[subject] = SubjectState(subject, wire, self._policies.get(subject, self._default))
+        state.frame_head = publish_head(wire, self._ack_prefix)
         return state
 
     async def _ensure_stream(self, per_subject_limit: int) -> None:
@@ -214,19 +229,20 @@ class JetStreamBus:
             await self._js.update_stream(info.config.evolve(max_msgs_per_subject=per_subject_limit))
 
     async def _send(self, state: SubjectState, data: bytes, event_id: str) -> None:
+        if len(data) > self._nc.max_payload:
+            raise nats.errors.MaxPayloadError
         self._sent += 1
-        token = str(self._sent)
+        token = self._sent
+        await write_frame(self._nc, publish_frame(state.frame_head, token, event_id, data))
         self._unacked[token] = (state, data, event_id)
-        self._all_acked.clear()
         state.estimate += 1
-        reply = f"{self._ack_prefix}.{token}"
-        await self._nc.publish(state.wire, data, reply=reply, headers={"Nats-Msg-Id": event_id})
 
     async def _acknowledged(self, msg: Msg) -> None:
         """The server's answer to one publish: stored, a duplicate, or refused."""
-        sent = self._unacked.pop(msg.subject.rpartition(".")[2], None)
-        if not self._unacked:
-            self._all_acked.set()
+        sent = self._unacked.pop(int(msg.subject[self._token_at :]), None)
+        if len(self._unacked) <= self._wake_at:
+            self._wake_at = -1
+            self._acks_in.set()
         if sent is None:
             return
         state, _, event_id = sent
@@ -243,15 +259,17 @@ class JetStreamBus:
         else:
             _log.error("the server did not store event %s on %r: %s", event_id, state.name, error)
 
-    async def _await_acks(self) -> None:
+    async def _acks_down_to(self, left: int) -> None:
+        """Wait until no more than ``left`` events await the server's acknowledgement (several tasks may wait)."""
         try:
             async with asyncio.timeout(ACK_TIMEOUT):
-                await self._all_acked.wait()
+                while len(self._unacked) > left:
+                    self._wake_at = max(self._wake_at, left)
+                    self._acks_in.clear()
+                    await self._acks_in.wait()
         except TimeoutError:
-            lost = len(self._unacked)
-            raise StoreError(
-                f"the NATS server acknowledged none of the last {lost} events in {ACK_TIMEOUT:g} s"
-            ) from None
+            waiting = len(self._unacked)
+            raise StoreError(f"the NATS server left {waiting} events unacknowledged for {ACK_TIMEOUT:g} s") from None
 
     async def _send_refused_again(self) -> None:
         while self._refused_by_limit:
@@ -267,13 +285,11 @@ class JetStreamBus:
     async def _make_room(self, state: SubjectState) -> None:
         """Bring the subject below its capacity: read its depth, then purge or wait by its policy."""
         policy = state.policy
-        await self._await_acks()
+        await self._acks_down_to(0)
         depth = await self._depth(state)
         if depth >= policy.capacity and policy.overflow == "drop-oldest":
-            purged = await self._purge(state, keep=policy.capacity - 1)
-            state.stats.dropped += purged
-            _log.warning("subject %r is full (%d events): dropped the %d oldest", state.name, depth, purged)
-            depth -= purged
+            purged = await self._drop_oldest(state, depth)
+            depth = min(depth - purged, policy.capacity - 1)  # a purge keeps no more than capacity - 1
         deadline = time.monotonic() + policy.block_timeout
         pause = 0.002
         while depth >= policy.capacity:
@@ -286,6 +302,24 @@ class JetStreamBus:
             pause = min(pause * 2, 0.05)
             depth = await self._depth(state)
         state.estimate = depth
+
+    async def _drop_oldest(self, state: SubjectState, depth: int) -> int:
+        """Purge the subject down to ``capacity - 1`` and count what its consumers lose; the count purged.
+
+        Per consumer, the stored events it has not been delivered are the newest ``num_pending`` of them
+        (delivery is in order), so of the ``purged`` oldest of ``stored`` it never gets
+        ``purged - (stored - num_pending)``, when that is positive.
+        """
+        consumers = await self._js.consumers_info(self._stream)
+        undelivered = [info.num_pending or 0 for info in consumers if info.config.filter_subject == state.wire]
+        keep = state.policy.capacity - 1
+        purged = await self._purge(state, keep)
+        stored = purged + keep
+        lost = sum(max(0, purged - (stored - waiting)) for waiting in undelivered)
+        state.stats.dropped += lost
+        message = "subject %r is full (%d events): purged the %d oldest, %d lost (the rest were out for delivery)"
+        _log.warning(message, state.name, depth, purged, lost)
+        return purged
 
     async def _purge(self, state: SubjectState, keep: int) -> int:
         request = json.dumps({"filter": state.wire, "keep": keep}).encode()

@@ -201,3 +201,32 @@ def test_a_bad_subject_is_refused_with_the_rule(bus: BusOpener, subject: str) ->
                 await b.publish(subject, telemetry(0))
 
     run(scenario())
+
+
+def test_drop_oldest_counts_only_the_events_a_consumer_never_got(bus: BusOpener) -> None:
+    """Events out for delivery when the subject overflows are not lost: every event is delivered or dropped."""
+    policy = SubjectPolicy(capacity=3, overflow="drop-oldest")
+
+    async def scenario() -> None:
+        async with bus({"telemetry": policy}) as b:
+            sub = await b.subscribe("telemetry", "reader", max_ack_pending=2)
+            sent = [telemetry(n) for n in range(6)]
+            for event in sent[:2]:
+                await b.publish("telemetry", event)
+            held = [await sub.next(timeout=10) for _ in range(2)]  # out for delivery, not acknowledged
+            for event in sent[2:]:
+                await b.publish("telemetry", event)
+            await b.flush()
+            got = []
+            for delivery in held:
+                assert delivery is not None
+                got.append(delivery.event.id)
+                await delivery.ack()
+            while (delivery := await sub.next(timeout=0.5)) is not None:
+                got.append(delivery.event.id)
+                await delivery.ack()
+            dropped = b.stats()["telemetry"].dropped
+            assert dropped > 0 and len(set(got)) == len(got)
+            assert len(got) + dropped == len(sent)
+
+    run(scenario())

@@ -40,5 +40,6 @@ def test_a_flood_at_a_slow_consumer_keeps_memory_bounded(bus: BusOpener, overflo
         assert (report["published"], report["dropped"], report["consumed"]) == (count, 0, count), report
     elif bus.kind == "memory":  # the oldest waiting went, each one counted
         assert report["dropped"] > 0 and report["consumed"] + report["dropped"] == count, report
-    else:  # JetStream drops the oldest stored, which may be out for delivery already (the consumer has it)
-        assert report["dropped"] > 0 and report["consumed"] <= count <= report["consumed"] + report["dropped"], report
+    else:  # JetStream counts only what no delivery reached (none, when the purges took only events out for
+        # delivery); a delivery racing a purge is counted too, so never fewer than were lost
+        assert report["consumed"] <= count <= report["consumed"] + report["dropped"], report
