@@ -13,6 +13,10 @@ Two ways to steer a running ``enertwin agents run``, both recorded with who and 
   the bus but not the store (or a store the runtime holds). The record names the person who gave
   the command (``who``) and is signed by the runtime's key.
 
+On JetStream the runtime's command consumer is durable (``commands-live-<case>``): a command sent
+while the runtime is stopped waits for it, but one sent before any runtime of that case ever
+subscribed is not kept (the stream keeps events only for consumers that exist).
+
 A command is applied once per event id (:class:`~enertwin.agents.bus.applied.AppliedEvents`),
 however often the bus delivers it; one that cannot be applied (a switch already pulled, an
 action no longer pending) is refused, counted as applied, and becomes an incident.
