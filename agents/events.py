@@ -142,13 +142,19 @@ class Incident(Event):
 
 
 class Command(Event):
-    """A person's command: pull or release a kill switch, approve or reject a pending action."""
+    """A person's command: pull or release a kill switch, approve or reject a pending action.
+
+    Version 1.1 added ``scope`` (which kind of switch ``target`` names); a 1.0 command without it
+    names the global switch by ``all``, else an asset of the store, else an agent.
+    """
 
     schema_name: ClassVar[str] = "command"
+    schema_version: ClassVar[tuple[int, int]] = (1, 1)
     kind: Literal["kill", "release", "approve", "reject"]
     target: str = Field(min_length=1, description="'all', an asset or agent IRI, or a pending proposal's id")
     reason: str = Field(min_length=1)
-    who: str = Field(min_length=1)
+    who: str = Field(min_length=1, description="the person who gave the command (recorded as who did it)")
+    scope: Literal["global", "asset", "agent"] | None = None
 
 
 EVENT_TYPES: Final[dict[str, type[Event]]] = {

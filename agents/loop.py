@@ -1,15 +1,15 @@
 """One agent round per interval: telemetry in through the gates, forecast, re-dispatch, judge, release, record.
 
 Telemetry and actuation travel over the bus (the actuator consumes the ``actuation`` subject
-and applies each event once); forecasts, proposals, verdicts and incidents are published for
-observers on drop-oldest subjects. Every round's records go to the ledger in one burst.
+and applies each event once); each round's forecasts, proposals, verdicts and incidents are
+published for observers on drop-oldest subjects. Every round's records go to the ledger in one burst.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -18,12 +18,13 @@ from enertwin.agents.events import Actuation, EventRefused, Incident, Proposal, 
 from enertwin.agents.roles import records
 from enertwin.agents.roles.actuator import Actuator
 from enertwin.agents.roles.coordinator import Coordinator, Decision
-from enertwin.agents.roles.forecaster import Forecaster
+from enertwin.agents.roles.forecaster import Forecaster, forecast_event
 from enertwin.agents.roles.identity import AgentIdentity
 from enertwin.agents.roles.optimizer import Optimizer, Plan
 from enertwin.agents.roles.state import PlantState
 from enertwin.agents.roles.telemetry_ingest import TelemetryIngest
 from enertwin.kg.provenance.record import ActivityRecord
+from enertwin.reasoning.problem import FloatArray
 
 OBSERVED = ("forecast", "proposal", "verdict", "incident")
 SUBJECT_POLICIES = {
@@ -97,6 +98,7 @@ class AgentLoop:
     async def round(self, offset: int, at: datetime, state: PlantState) -> RoundResult:
         """Decide and actuate interval ``offset`` (at instant ``at``) from the plant's ``state``."""
         out = Decision()
+        forecasts = await self._forecast(offset, at)
         measured = await self._telemetry_in(at, out)
         started, wall_start = time.perf_counter(), datetime.now(UTC)
         proposal_plan = None
@@ -104,7 +106,7 @@ class AgentLoop:
             kinds = ", ".join(sorted({i.kind for i in out.incidents}))
             why = f"data gates failed ({kinds}) on {len(out.incidents)} value(s): bad data is not used"
         else:
-            work = asyncio.to_thread(self._plan, offset, at, state, measured)
+            work = asyncio.to_thread(self._plan, offset, at, state, measured, forecasts)
             proposal_plan = await self.coordinator.within(
                 "proposal", work, self.coordinator.deadlines.proposal, at, out
             )
@@ -126,12 +128,24 @@ class AgentLoop:
         self.record(self._records(out, applied, at, (wall_start, datetime.now(UTC))))
         return RoundResult(offset, at, out, applied, latency, out.incidents)
 
+    async def _forecast(self, offset: int, at: datetime) -> Mapping[str, FloatArray]:
+        """The forecaster's forecasts for the horizon from ``offset``, published on ``forecast``."""
+        base = self.optimizer.base
+        steps = min(self.optimizer.horizon, base.steps - offset)
+        forecasts = self.forecaster.forecast(base.horizon.first_step + offset, steps)
+        event_id = f"{self.run}-f-{at:%Y%m%dT%H%M}"
+        agent = self.forecaster.agent
+        await self.bus.publish("forecast", forecast_event(agent, forecasts, at, base.horizon.step_hours, event_id))
+        return forecasts
+
     def _plan(
-        self, offset: int, at: datetime, state: PlantState, measured: dict[str, float]
+        self,
+        offset: int,
+        at: datetime,
+        state: PlantState,
+        measured: dict[str, float],
+        forecasts: Mapping[str, FloatArray],
     ) -> tuple[Proposal, Plan] | None:
-        first = self.optimizer.base.horizon.first_step + offset
-        steps = min(self.optimizer.horizon, self.optimizer.base.steps - offset)
-        forecasts = self.forecaster.forecast(first, steps)
         believed = _measured_state(self.optimizer, state, measured)
         problem = self.optimizer.window(offset, believed, forecasts, measured)
         return self.optimizer.propose(problem, offset, at, f"{self.run}-p{offset}")

@@ -1,7 +1,9 @@
 """``enertwin agents run``: the agents of one portfolio on a bus until stopped, with metrics and JSON logs.
 
 Each interval the loop takes the telemetry waiting on the bus, decides, and publishes the
-released setpoints on ``plant.setpoints`` for the plant controller. SIGTERM (or Ctrl-C) lets
+released setpoints on ``plant.setpoints`` for the plant controller. Between and during rounds
+it applies people's commands from the ``command`` subject (:mod:`enertwin.agents.control.commands`),
+so a kill switch pulled that way stops actuation from the next event. SIGTERM (or Ctrl-C) lets
 the round in flight finish, closes the consumers and the bus, and returns: nothing half done.
 """
 
@@ -10,15 +12,25 @@ from __future__ import annotations
 import asyncio
 import signal
 import uuid
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 
 from enertwin import Twin
+from enertwin.agents.bus.applied import AppliedEvents
 from enertwin.agents.bus.base import Bus
 from enertwin.agents.bus.memory import MemoryBus
+from enertwin.agents.control.approvals import Approvals
+from enertwin.agents.control.commands import Applied, CommandDesk, incident, serve_commands
+from enertwin.agents.control.kill_switch import KillSwitches
+from enertwin.agents.control.safe_plan import safe_plan
+from enertwin.agents.events import Incident
 from enertwin.agents.loop import SUBJECT_POLICIES, AgentLoop, RoundResult
 from enertwin.agents.metrics import LOG, AgentMetrics
+from enertwin.agents.roles import records
 from enertwin.agents.roles.actuator import Actuator, BusPlant, Plant
 from enertwin.agents.roles.contracts import ApprovalDesk, PolicyGate, SwitchBoard
 from enertwin.agents.roles.coordinator import Coordinator
@@ -68,7 +80,7 @@ def build_loop(
             facts.profiled, twin.read_series_many, base.horizon.first_step, base.steps, wiring.agent.season_steps
         ),
         Optimizer(base, wiring.horizon, wiring.settings),
-        Coordinator(policy, switches, approvals, wiring.agent.deadlines),
+        Coordinator(policy, switches, approvals, wiring.agent.deadlines, partial(safe_plan, twin)),
         Actuator(plant, switches, mode),
         twin.record_activities,
     )
@@ -140,15 +152,24 @@ async def run_agents(
     rounds: int | None = None,
     horizon: int = 96,
     metrics_port: int | None = None,
+    applied: Path | None = None,
+    bus: Bus | None = None,
+    watch: Callable[[RoundResult], object] | None = None,
 ) -> int:
-    """Run the agents until SIGTERM/SIGINT (or ``rounds``); the number of rounds completed."""
+    """Run the agents until SIGTERM/SIGINT (or ``rounds``); the number of rounds completed.
+
+    ``applied`` is the file of the command ids applied (None: kept in memory, for this process's
+    life); ``bus``, when given, is used instead of opening ``bus_url`` (and left open); ``watch``
+    hears each round's result.
+    """
     from enertwin.agents.settings.live import SettingsFollower
     from enertwin.agents.sim.setup import read_facts
 
     steps = (rounds or 96) + horizon
     base = twin.dispatch_problem(case, start, steps)
     facts = read_facts(twin, base)
-    bus = await open_agent_bus(bus_url)
+    own_bus = bus is None
+    bus = bus or await open_agent_bus(bus_url)
     metrics = AgentMetrics()
     if metrics_port is not None:
         metrics.serve(metrics_port)
@@ -165,23 +186,64 @@ async def run_agents(
     for sig in (signal.SIGTERM, signal.SIGINT):
         running.add_signal_handler(sig, stop.set)
     state, done, follower = PlantState.initial(base), 0, SettingsFollower(twin, loop, run, interval_s)
+    clock = [start]
+    commands = _Commands(twin, loop, applied, lambda: clock[0])
     await loop.start()
+    serving = asyncio.create_task(serve_commands(bus, f"commands-{wiring.consumers}", commands.desk, commands.heard))
     LOG.info("started", extra={"run": run, "case": case, "start": start.isoformat(), "bus": bus_url or "memory"})
     try:
         while not stop.is_set() and (rounds is None or done < rounds) and done < base.steps - horizon:
             follower.follow()
-            result = await loop.round(done, base.horizon.time_at(done), state)
+            clock[0] = base.horizon.time_at(done)
+            result = await loop.round(done, clock[0], state)
             await plant.flush()
+            await commands.flush(bus)
             observe(metrics, result, bus, loop.coordinator.switches, loop.coordinator.agent.iri.value)
+            if watch is not None:
+                watch(result)
             state = live_state(state, base, result)
             done += 1
             if rounds is None or done < rounds:
                 with suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), interval_s)
     finally:
+        serving.cancel()
+        with suppress(asyncio.CancelledError):
+            await serving
+        commands.close()
         await loop.stop()
-        await bus.close()
+        if own_bus:
+            await bus.close()
         for sig in (signal.SIGTERM, signal.SIGINT):
             running.remove_signal_handler(sig)
         LOG.info("stopped", extra={"run": run, "rounds": done})
     return done
+
+
+class _Commands:
+    """The runtime's command desk and what it heard: results logged, refusals recorded and published as incidents."""
+
+    def __init__(self, twin: Twin, loop: AgentLoop, applied: Path | None, clock: Callable[[], datetime]) -> None:
+        self.twin, self.agent = twin, loop.coordinator.agent
+        self.switches, self.approvals = KillSwitches(twin), Approvals(twin)
+        self.applied = AppliedEvents(applied or Path(":memory:"))
+        self.desk = CommandDesk(twin, self.switches, self.approvals, self.applied, clock)
+        self.refused: list[Incident] = []
+
+    def heard(self, result: Applied) -> None:
+        c = result.command
+        LOG.info("command", extra={"id": c.id, "kind": c.kind, "target": c.target, "who": c.who, "done": result.done})
+        if not result.done:
+            refusal = incident(result, self.agent.iri.value)
+            now = datetime.now(UTC)
+            self.twin.record_activities([records.incident(self.agent, refusal, (now, now))])
+            self.refused.append(refusal)
+
+    async def flush(self, bus: Bus) -> None:
+        """Publish the incidents of refused commands."""
+        while self.refused:
+            await bus.publish("incident", self.refused.pop(0))
+
+    def close(self) -> None:
+        self.switches.close()
+        self.applied.close()

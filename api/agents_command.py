@@ -74,8 +74,16 @@ def agents_run_command(
     metrics_port: Annotated[int | None, typer.Option("--metrics-port", help="Serve Prometheus metrics.")] = None,
     interval: Annotated[float, typer.Option("--interval", help="Seconds between rounds.")] = 900.0,
     rounds: Annotated[int | None, typer.Option("--rounds", help="Stop after this many rounds.")] = None,
+    applied: Annotated[
+        Path | None,
+        typer.Option("--applied", help="File of the bus commands applied, kept across restarts (default: memory)."),
+    ] = None,
 ) -> None:
-    """Run the agents until SIGTERM (drains the round in flight, then exits cleanly)."""
+    """Run the agents until SIGTERM (drains the round in flight, then exits cleanly).
+
+    People's commands sent with ``enertwin kill|release|approve|reject --bus URL`` are applied
+    (and recorded) as they arrive, each once.
+    """
     json_logs()
     code = resolve_code(case)
     with opened(store) as twin:
@@ -84,7 +92,17 @@ def agents_run_command(
             safety = (PolicyEngine(twin), switches, Approvals(twin))
             when = _start(start)
             done = asyncio.run(
-                run_agents(twin, code, when, bus, safety, interval_s=interval, rounds=rounds, metrics_port=metrics_port)
+                run_agents(
+                    twin,
+                    code,
+                    when,
+                    bus,
+                    safety,
+                    interval_s=interval,
+                    rounds=rounds,
+                    metrics_port=metrics_port,
+                    applied=applied,
+                )
             )
         finally:
             switches.close()
@@ -143,4 +161,7 @@ def demo_stretch(twin: Twin, code: str, start: datetime) -> None:
         for r in session.run.rounds
     ]
     render(out, list(rows[0]), rows, Format.TABLE, title="Agents in the sandbox (a blocked action, the kill switch)")
-    out.print("see `enertwin report policy-blocks` and `enertwin report activities` for the records")
+    out.print(
+        "see `enertwin report policy-blocks`, `enertwin report kill-switches` and `enertwin report activities` "
+        "for the records"
+    )

@@ -4,16 +4,22 @@
 list`` shows them) or, as before issue 12, a decision IRI (or its schedule's): a pending action
 is looked for first, so both keep working under one command. ``reject`` is for pending actions
 only (a decision is set aside with ``enertwin override``). Bad input exits 2 and changes nothing.
+
+With ``--bus nats://…`` the command is not written to a store but sent to the running
+``enertwin agents run`` on that bus, which applies and records it (see
+:mod:`enertwin.agents.control.commands` for which way to use when).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated
 
 import typer
 
 from enertwin.agents.control.approvals import Approvals, Pending
+from enertwin.agents.control.commands import Kind, send_command
 from enertwin.agents.control.kill_switch import KillSwitches
 from enertwin.api.common import DEFAULT_STORE, JsonOption, StoreOption, iri, opened, out, reports_errors
 from enertwin.api.output import Format, render
@@ -25,6 +31,13 @@ AssetOption = Annotated[str | None, typer.Option("--asset", help="IRI of the ass
 AgentOption = Annotated[str | None, typer.Option("--agent", help="IRI of the agent whose actuations stop.")]
 SwitchReason = Annotated[str | None, typer.Option("--reason", help="Why (required; kept in the signed record).")]
 ActionReason = Annotated[str | None, typer.Option("--reason", help="Why (required for a pending action).")]
+BusOption = Annotated[
+    str | None,
+    typer.Option(
+        "--bus",
+        help="Send the command to the runtime on this NATS bus (nats://host:port) instead of writing the store.",
+    ),
+]
 ActionArgument = Annotated[
     str, typer.Argument(metavar="ACTION", help="A pending action's proposal id or request IRI (see `approvals list`).")
 ]
@@ -49,9 +62,13 @@ def kill_command(
     agent: AgentOption = None,
     reason: SwitchReason = None,
     store: StoreOption = DEFAULT_STORE,
+    bus: BusOption = None,
 ) -> None:
     """Pull a kill switch: no further actuation in its scope passes, from the next event on (recorded)."""
     scope, target, why = _scope(everything, asset, agent, reason)
+    if bus is not None:
+        _send(bus, "kill", target or "all", why, scope)
+        return
     with opened(store) as twin, KillSwitches(twin) as switches:
         pulled = switches.pull(scope, target, why)
     out.print(f"pulled {pulled.describe()}", highlight=False, soft_wrap=True)
@@ -63,9 +80,13 @@ def release_command(
     agent: AgentOption = None,
     reason: SwitchReason = None,
     store: StoreOption = DEFAULT_STORE,
+    bus: BusOption = None,
 ) -> None:
     """Release a pulled kill switch (recorded); a switch that is not pulled is bad input."""
     scope, target, why = _scope(everything, asset, agent, reason)
+    if bus is not None:
+        _send(bus, "release", target or "all", why, scope)
+        return
     with opened(store) as twin, KillSwitches(twin) as switches:
         released = switches.release(scope, target, why)
     out.print(f"released {released.describe()}", highlight=False, soft_wrap=True)
@@ -120,9 +141,13 @@ def approve_command(
     ],
     store: StoreOption = DEFAULT_STORE,
     reason: ActionReason = None,
+    bus: BusOption = None,
 ) -> None:
     """Approve a pending action (released as proposed), or record your approval of a decision (signed)."""
     action = _action(action)
+    if bus is not None:
+        _send(bus, "approve", action, reason or "", None)
+        return
     with opened(store) as twin:
         approvals = Approvals(twin)
         if approvals.find(action) is None and "://" in action:
@@ -133,14 +158,30 @@ def approve_command(
     out.print(f"approved action {decided.proposal_id}: {decided.reason}", highlight=False)
 
 
-def reject_command(action: ActionArgument, store: StoreOption = DEFAULT_STORE, reason: ActionReason = None) -> None:
+def reject_command(
+    action: ActionArgument, store: StoreOption = DEFAULT_STORE, reason: ActionReason = None, bus: BusOption = None
+) -> None:
     """Reject a pending action with the reason (signed); the safe plan runs instead."""
     action = _action(action)
     if reason is None or not reason.strip():
         raise InputError("a rejection of a pending action needs a reason (--reason): the record must say why")
+    if bus is not None:
+        _send(bus, "reject", action, reason, None)
+        return
     with opened(store) as twin:
         decided = Approvals(twin).decide(action, False, reason)
     out.print(f"rejected action {decided.proposal_id}: {decided.reason}", highlight=False)
+
+
+def _send(bus: str, kind: Kind, target: str, reason: str, scope: str | None) -> None:
+    """Publish the command for the runtime on ``bus`` (it applies and records it; the store is not opened here)."""
+    sent = asyncio.run(send_command(bus, kind, target, reason, scope))
+    out.print(
+        f"sent {kind} command {sent.id} ({target}) for {sent.who} to the runtime on {bus}; "
+        "it is applied and recorded there (`enertwin report kill-switches`, `enertwin approvals list --all`)",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ state it made, so ``enertwin report approvals`` shows who decided what, when and
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, get_args
@@ -23,6 +24,7 @@ from enertwin.agents.events import EventRefused, Proposal, decode, encode
 from enertwin.kg import namespaces as ns
 from enertwin.kg.errors import InputError
 from enertwin.kg.provenance.human import verdict_activity
+from enertwin.kg.provenance.keys import Identity
 from enertwin.kg.provenance.record import (
     SOFTWARE_AGENT,
     ActivityRecord,
@@ -156,11 +158,14 @@ class Approvals:
         self._write(node, facts, activity, version)
         return self._found(proposal.id)
 
-    def decide(self, proposal_id: str, approve: bool, reason: str, now: datetime | None = None) -> Pending:
-        """Approve or reject the pending request of ``proposal_id`` with ``reason``, as the key's holder; recorded.
+    def decide(
+        self, proposal_id: str, approve: bool, reason: str, now: datetime | None = None, by: str | None = None
+    ) -> Pending:
+        """Approve or reject the pending request of ``proposal_id`` with ``reason``; recorded.
 
-        An unknown, already decided or expired request, one past its deadline, or an empty
-        reason is bad input and changes nothing.
+        ``by`` names the person (a command a runtime relays); ``None`` is the key's holder. An
+        unknown, already decided or expired request, one past its deadline, or an empty reason
+        is bad input and changes nothing.
         """
         if not reason.strip():
             word = "an approval" if approve else "a rejection"
@@ -178,6 +183,10 @@ class Approvals:
                 "it can no longer be decided; it expires and the safe plan runs"
             )
         identity = self._twin.signer.identity
+        if by is not None:
+            if not by.strip():
+                raise InputError("who decides a pending action must be named (a person's name)")
+            identity = Identity(by.strip())
         used = NamedNode(found.proposal.decision) if found.proposal.decision is not None else None
         kind = ns.APPROVAL if approve else ns.REJECTION
         node = NamedNode(found.request)
@@ -191,12 +200,18 @@ class Approvals:
         self._write(node, facts, activity, version)
         return self._found(found.proposal_id)
 
-    def expire(self, now: datetime) -> list[Pending]:
-        """Mark expired every pending request whose deadline is at or before ``now`` (one record); those requests."""
+    def expire(self, now: datetime, proposal_ids: Collection[str] | None = None) -> list[Pending]:
+        """Mark expired every pending request whose deadline is at or before ``now`` (one record); those requests.
+
+        ``proposal_ids`` limits it to those proposals' requests: a sandbox run's clock is its own
+        plant time, which says nothing of the deadlines of another run's requests.
+        """
         if now.tzinfo is None:
             raise InputError("the time requests expire at must be an instant (give its UTC offset)")
         version, known = self._read()
         due = [p for p in known if p.status == "pending" and p.deadline <= now]
+        if proposal_ids is not None:
+            due = [p for p in due if p.proposal_id in proposal_ids]
         if not due:
             return []
         began = datetime.now(UTC)

@@ -2,7 +2,8 @@
 
 The pulled switches live in their own graph (``etg:kill-switches``, checked by
 ``shapes/control.ttl``), so they survive a restart; each pull and release is a signed record
-naming the person who holds the key, why and when. :meth:`KillSwitches.blocking` is called
+naming who did it (the key's holder, a person whose command a runtime relayed, or the sandbox's
+agent), why and when. :meth:`KillSwitches.blocking` is called
 for every actuation and must be cheap: the switches are kept in memory and read again only
 when the graph moved (a commit this twin tells of, or a new version seen by
 :class:`~enertwin.kg.provenance.recorded_state.StateWatch`, which on a remote store asks the
@@ -151,11 +152,13 @@ class KillSwitches:
 
     # -- pulling and releasing -----------------------------------------------------------
 
-    def pull(self, scope: str, target: str | None, reason: str) -> Switch:
+    def pull(self, scope: str, target: str | None, reason: str, by: str | None = None) -> Switch:
         """Pull the switch of ``scope`` over ``target`` (``None`` for global) for ``reason``; recorded.
 
         An asset switch must name an asset of the store; an agent switch any agent IRI (an agent
         that does not run yet is stopped before it starts). A switch already pulled is bad input.
+        ``by`` is who pulls it: a person's name or an agent's IRI (a person's command relayed by a
+        runtime, the sandbox's scenario); ``None`` is the holder of the signing key.
         """
         chosen = self._checked(scope, target, reason)
         node = NamedNode(f"{_SWITCH_BASE}{chosen}/{uuid.uuid4().hex}")  # one node per pull: records never disagree
@@ -167,7 +170,7 @@ class KillSwitches:
         standing = self._standing(pulled, chosen, target)
         if standing is not None:
             raise InputError(f"{standing.describe()} is already pulled; release it first to pull it again")
-        who = self._twin.signer.identity.person
+        who = self._who(by)
         now = datetime.now(UTC)
         activity = ActivityRecord(
             NamedNode(f"{ns.ID_BASE}kill-switch-pull/{uuid.uuid4().hex}"), ns.KILL_SWITCH_PULL, now, now
@@ -175,7 +178,7 @@ class KillSwitches:
         facts: dict[NamedNode, Term] = {
             ns.SWITCH_SCOPE: text(chosen),
             ns.REASON: text(reason.strip()),
-            ns.PROV_WAS_ATTRIBUTED_TO: person_node(who),
+            ns.PROV_WAS_ATTRIBUTED_TO: who[0],
             ns.PROV_GENERATED_AT: timestamp(now),
         }
         activity.add(activity.iri, ns.REASON, text(reason.strip()))
@@ -192,15 +195,18 @@ class KillSwitches:
         assert switch is not None, "a committed pull is read back"
         return switch
 
-    def release(self, scope: str, target: str | None, reason: str) -> Switch:
-        """Release the pulled switch of ``scope`` over ``target`` for ``reason``; recorded. Returns what it was."""
+    def release(self, scope: str, target: str | None, reason: str, by: str | None = None) -> Switch:
+        """Release the pulled switch of ``scope`` over ``target`` for ``reason`` (``by`` as for :meth:`pull`).
+
+        Recorded; returns the switch as it was.
+        """
         chosen = self._checked(scope, target, reason)
         pulled = self._fresh()
         standing = self._standing(pulled, chosen, target)
         if standing is None:
             what = "the global kill switch" if target is None else f"the {chosen} kill switch of <{target}>"
             raise InputError(f"{what} is not pulled: only a pulled switch can be released (nothing was changed)")
-        who = self._twin.signer.identity.person
+        who = self._who(by)
         now = datetime.now(UTC)
         activity = ActivityRecord(
             NamedNode(f"{ns.ID_BASE}kill-switch-release/{uuid.uuid4().hex}"), ns.KILL_SWITCH_RELEASE, now, now
@@ -249,11 +255,26 @@ class KillSwitches:
         chosen: Scope = scope  # type: ignore[assignment]
         return chosen
 
+    def _who(self, by: str | None) -> tuple[NamedNode, list[Triple]]:
+        """The node of who acts (a person, or an agent named by its IRI) and the triples that describe it."""
+        if by is not None and "://" in by:
+            try:
+                agent = NamedNode(by)
+            except ValueError as exc:
+                raise InputError(f"who pulls or releases a kill switch, {by!r}, is not an agent IRI: {exc}") from exc
+            return agent, [Triple(agent, ns.RDF_TYPE, ns.PROV_AGENT)]
+        name = (by or self._twin.signer.identity.person).strip()
+        if not name:
+            raise InputError("who pulls or releases a kill switch must be named (a person's name or an agent IRI)")
+        return person_node(name), person_triples(name)
+
     @staticmethod
-    def _describe(activity: ActivityRecord, verb: str, scope: Scope, target: str | None, who: str) -> None:
+    def _describe(
+        activity: ActivityRecord, verb: str, scope: Scope, target: str | None, who: tuple[NamedNode, list[Triple]]
+    ) -> None:
         what = "the global kill switch" if target is None else f"the {scope} kill switch of <{target}>"
         activity.add(activity.iri, ns.RDFS_LABEL, text(f"{verb} of {what}"))
-        activity.associate(person_node(who), ns.OPERATOR_ROLE).extend(person_triples(who))
+        activity.associate(who[0], ns.OPERATOR_ROLE).extend(who[1])
 
 
 def _order(switch: Switch) -> str:

@@ -43,8 +43,14 @@ class _CompiledSet:
 class PolicyEngine:
     """Checks proposals against the twin's active policy set and records each verdict."""
 
-    def __init__(self, twin: Twin) -> None:
+    def __init__(self, twin: Twin, version: str | None = None) -> None:
+        """Judge by ``twin``'s active set, or always by the stored set ``version`` (IRI) when it is given.
+
+        A pinned version lets a sandbox run (the demo's, a test's) apply a set of its own without
+        changing which set is active for everyone else using the store.
+        """
         self._twin = twin
+        self._pinned = version
         self._sets: dict[str, _CompiledSet] = {}
         # the assets' facts, read again after any commit that wrote more than its own record (a verdict's does not)
         self._facts: dict[frozenset[str], AssetFacts] = {}
@@ -61,8 +67,8 @@ class PolicyEngine:
         return found
 
     def active_version(self) -> str:
-        """The active set's version IRI (the default set is loaded and activated when none is)."""
-        return self._twin.active_policy()
+        """The pinned version, else the active set's (the default set is loaded and activated when none is)."""
+        return self._pinned or self._twin.active_policy()
 
     def evaluate(self, proposal: Proposal) -> Verdict:
         """The verdict on ``proposal`` under the active set, recorded before it is returned."""

@@ -43,6 +43,23 @@ def default_policy_turtle() -> bytes:
     return (files("enertwin.policies") / DEFAULT_FILE).read_bytes()
 
 
+def with_default_rules(turtle: bytes) -> bytes:
+    """The policy set in ``turtle`` with the default set's rules added (as N-Triples, which is Turtle).
+
+    A set that only tightens one thing (the demo's, a test's) keeps the whole default envelope
+    this way, without a copy of ``default.ttl`` to keep in step. ``turtle`` names its own set
+    (IRI and ``et:policyVersion``); the default set's own description is left out.
+    """
+    default = list(parse(default_policy_turtle(), format=RdfFormat.TURTLE))
+    sets = {t.subject for t in default if t.predicate == ns.RDF_TYPE and t.object == ns.POLICY_SET}
+    rules = [t for t in default if t.subject not in sets]
+    try:
+        own = list(parse(turtle, format=RdfFormat.TURTLE))
+    except SyntaxError as exc:
+        raise InputError(f"the policy set to extend with the default rules is not Turtle: {exc}") from exc
+    return serialize([*own, *rules], format=RdfFormat.N_TRIPLES) or b""
+
+
 @dataclass(frozen=True, slots=True)
 class PolicySetInfo:
     """One stored version: its IRI, label, number of rules and whether it is active."""

@@ -2,8 +2,9 @@
 
 In the sandbox it hands them to the simulated plant; in live mode it publishes them on a bus
 subject for a plant controller to take. Either way it asks the kill switches again just before
-applying (a switch pulled since the coordinator released the event still stops it), and it
-applies an event id only once, however often the bus delivers it.
+applying (a switch pulled since the coordinator released the event still stops it; so does the
+agent switch of the actuator itself), and it applies an event id only once, however often the
+bus delivers it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Actuator:
         self.switches = switches
         self.mode = mode
         self.agent = AgentIdentity(f"actuator-{mode}", ns.ACTUATOR_ROLE, configuration={"mode": mode})
+        self.own = self.agent.iri.value
         self._seen: set[str] = set()
         self._already = applied or self._seen.__contains__
         self.applied: list[Actuation] = []
@@ -49,7 +51,7 @@ class Actuator:
         self._seen.add(event.id)
         passing, incidents = {}, []
         for s in event.setpoints:
-            switch = self.switches.blocking(s.asset, event.source)
+            switch = self.switches.blocking(s.asset, event.source) or self.switches.blocking(s.asset, self.own)
             if switch is None:
                 passing[s.asset] = s
                 continue

@@ -1,12 +1,12 @@
 """What the loop needs from the policy engine, the kill switches and the approvals (CONTRACTS.md).
 
-Typing protocols only, so the coordinator is written against the contracts and takes the real
-``PolicyEngine``, ``KillSwitches`` and ``Approvals`` (or sandbox stand-ins) alike.
+Typing protocols only, so the coordinator is written against the contracts; the real
+``PolicyEngine``, ``KillSwitches`` and ``Approvals`` meet them (in the sandbox too).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -46,6 +46,6 @@ class ApprovalDesk(Protocol):
         """Where the request stands."""
         ...
 
-    def expire(self, now: datetime) -> Sequence[object]:
-        """Mark the requests whose deadline passed as expired."""
+    def expire(self, now: datetime, proposal_ids: Collection[str] | None = None) -> Sequence[object]:
+        """Mark the requests (of ``proposal_ids``, or all) whose deadline passed by ``now`` as expired."""
         ...

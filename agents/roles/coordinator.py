@@ -4,17 +4,20 @@ A stage that misses its deadline ends the round with a timeout incident escalate
 and the safe plan, so a stalled agent can neither hang the loop (deadlock) nor make it retry
 for ever (livelock). Conflicts between proposals for one interval are settled by fixed rules
 (:func:`choose`). Actions above the approval threshold wait for a person until their
-deadline; on timeout the safe plan runs: the last approved plan, else a conservative one.
+deadline; on timeout (and whenever a round has nothing it may release) the safe plan of
+:mod:`enertwin.agents.control.safe_plan` runs: the last schedule a person approved, else the
+agents' last plan that passed the policies, else a conservative plan.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from enertwin.agents.control.safe_plan import SafePlan, conservative_plan
 from enertwin.agents.events import Incident, Proposal, Setpoint, Verdict
 from enertwin.agents.roles.contracts import ApprovalDesk, PolicyGate, SwitchBoard
 from enertwin.agents.roles.identity import AgentIdentity
@@ -24,6 +27,8 @@ from enertwin.kg import namespaces as ns
 from enertwin.reasoning.problem import DispatchProblem
 
 T = TypeVar("T")
+SafePlanner = Callable[[DispatchProblem, int, Sequence[Setpoint]], SafePlan]
+"""The safe plan of a step given each asset's last setpoint (``safe_plan`` on a twin, or ``conservative_plan``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +62,7 @@ class Decision:
     setpoints: tuple[Setpoint, ...] = ()
     proposal: Proposal | None = None
     verdict: Verdict | None = None
-    fallback: str | None = None  # "last-approved" or "conservative"
+    fallback: str | None = None  # "approved-schedule" (a person's), "last-approved" (the agents') or "conservative"
     reason: str = ""
     incidents: list[Incident] = field(default_factory=list)
 
@@ -85,12 +90,18 @@ class Coordinator:
     """Runs the exchanges of a round under deadlines and turns verdicts, approvals and switches into a decision."""
 
     def __init__(
-        self, policy: PolicyGate, switches: SwitchBoard, approvals: ApprovalDesk, deadlines: Deadlines
+        self,
+        policy: PolicyGate,
+        switches: SwitchBoard,
+        approvals: ApprovalDesk,
+        deadlines: Deadlines,
+        planner: SafePlanner = conservative_plan,
     ) -> None:
         self.policy = policy
         self.switches = switches
         self.approvals = approvals
         self.deadlines = deadlines
+        self.planner = planner
         self.agent = AgentIdentity("coordinator", ns.COORDINATOR_ROLE, configuration=self.deadlines.as_config())
         self.last_approved: Plan | None = None
 
@@ -138,7 +149,7 @@ class Coordinator:
         if status == "approved":
             return True
         if status == "pending":
-            self.approvals.expire(deadline)
+            self.approvals.expire(deadline, (proposal.id,))
             out.incidents.append(
                 self.incident(
                     at,
@@ -154,20 +165,21 @@ class Coordinator:
     def safe_plan(
         self, problem: DispatchProblem, step: int, state: PlantState, at: datetime, out: Decision, why: str
     ) -> None:
-        """The last approved plan's setpoints for ``step`` where it covers it, else hold thermal, idle storage."""
+        """The safe plan for ``step``: a person's approved schedule, the agents' last approved plan, or conservative."""
+        held = [
+            Setpoint(asset=u.iri, at=at, p_mw=p, committed=on)
+            for u, on, p in zip(problem.thermal, state.on, state.output_mw, strict=True)
+        ]
+        stored = zip(problem.storage, state.soc_mwh, strict=True)
+        held += [Setpoint(asset=s.iri, at=at, p_mw=0.0, soc_mwh=e) for s, e in stored]
+        plan = self.planner(problem, step, held)
         planned = self.last_approved.at(step) if self.last_approved is not None else None
-        if planned is not None:
+        if plan.source == "approved-schedule":
+            out.setpoints, out.fallback = plan.setpoints, "approved-schedule"
+        elif planned is not None:
             out.setpoints, out.fallback = planned, "last-approved"
         else:
-            held = [
-                Setpoint(asset=u.iri, at=at, p_mw=p, committed=on)
-                for u, on, p in zip(problem.thermal, state.on, state.output_mw, strict=True)
-            ]
-            idle = [
-                Setpoint(asset=s.iri, at=at, p_mw=0.0, soc_mwh=e)
-                for s, e in zip(problem.storage, state.soc_mwh, strict=True)
-            ]
-            out.setpoints, out.fallback = (*held, *idle), "conservative"
+            out.setpoints, out.fallback = plan.setpoints, "conservative"
         out.reason = out.reason or why
 
     def release(self, setpoints: Sequence[Setpoint], at: datetime, out: Decision) -> tuple[Setpoint, ...]:

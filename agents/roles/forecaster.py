@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 import numpy as np
 
+from enertwin.agents.events import Forecast
 from enertwin.agents.roles.identity import AgentIdentity
 from enertwin.kg import namespaces as ns
 from enertwin.reasoning.problem import FloatArray
@@ -73,3 +75,19 @@ class SeasonalNaive:
             values = asset.nominal_mw * history[np.minimum(index, len(history) - 1)]
             out[asset.iri] = np.maximum(values, 0.0) if asset.floor_zero else values
         return out
+
+
+def forecast_event(
+    agent: AgentIdentity, forecasts: Mapping[str, FloatArray], start: datetime, step_hours: float, event_id: str
+) -> Forecast:
+    """The forecasts of one round as a ``forecast`` event (MW per asset from ``start``), for observers on the bus."""
+    return Forecast(
+        id=event_id,
+        time=start,
+        source=agent.iri.value,
+        start=start,
+        step_minutes=round(step_hours * 60),
+        quantity="p_mw",
+        model=f"{agent.configuration.get('model', agent.name)}/{agent.version}",
+        values={asset: np.asarray(values, dtype=float).tolist() for asset, values in forecasts.items()},
+    )

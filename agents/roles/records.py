@@ -71,7 +71,7 @@ def actuation(agent: AgentIdentity, event: Actuation, mode: str, wall: tuple[dat
 def fallback(
     agent: AgentIdentity, at: datetime, reason: str, plan: str, proposal: str | None, wall: tuple[datetime, datetime]
 ) -> ActivityRecord:
-    """The coordinator ran the safe plan (``plan``: last-approved or conservative) instead of ``proposal``."""
+    """The coordinator ran the safe plan (``plan``: approved-schedule, last-approved, conservative) instead."""
     activity = ActivityRecord(NamedNode(f"{ns.ID_BASE}fallback/{plan}/{_key(at, reason)}"), ns.FALLBACK, *wall)
     activity.add(activity.iri, ns.OPERATING_TIME, timestamp(at))
     activity.add(activity.iri, ns.REASON, text(f"{plan} plan: {reason}"))

@@ -15,22 +15,33 @@ from enertwin.reasoning.problem import DispatchProblem
 SOURCE = "https://w3id.org/enertwin/id/agent/sandbox-plant"
 
 
-class SandboxPlant:
-    """Holds the applied setpoints and steps the reference physics on the true profiles."""
+class HeldSetpoints:
+    """The setpoints an actuator applied, held until replaced; a curtailment lasts one actuation.
 
-    def __init__(self, truth: DispatchProblem, emission_factors: tuple[float, ...]) -> None:
+    The sandbox plant operates on them; in shadow mode the agents' actuator fills one of these
+    and nothing operates on it (only the baseline is actuated).
+    """
+
+    def __init__(self, truth: DispatchProblem) -> None:
         self.truth = truth
-        self.emission_factors = emission_factors
-        self.state = PlantState.initial(truth)
         self.current: dict[str, Setpoint] = {}
-        self.outcomes: list[StepOutcome] = []
-        self.soc: list[tuple[float, ...]] = []
 
     def take(self, setpoints: Mapping[str, Setpoint]) -> None:
-        """Hold these setpoints from now on (what the actuator applied); a curtailment lasts one actuation."""
+        """Hold these setpoints from now on (assets not named keep theirs, renewables run free again)."""
         for unit in self.truth.renewables:
             self.current.pop(unit.iri, None)
         self.current.update(setpoints)
+
+
+class SandboxPlant(HeldSetpoints):
+    """Holds the applied setpoints and steps the reference physics on the true profiles."""
+
+    def __init__(self, truth: DispatchProblem, emission_factors: tuple[float, ...]) -> None:
+        super().__init__(truth)
+        self.emission_factors = emission_factors
+        self.state = PlantState.initial(truth)
+        self.outcomes: list[StepOutcome] = []
+        self.soc: list[tuple[float, ...]] = []
 
     def step(self, offset: int) -> StepOutcome:
         """Operate step ``offset`` with the setpoints held."""

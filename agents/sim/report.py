@@ -17,6 +17,10 @@ from enertwin.agents.sim.simulation import SimulationRun
 from enertwin.kg.errors import InputError
 
 PLOTS = ("dispatch", "state_of_charge", "price", "timeline")
+REGRET_NOTE = (
+    "Regret is the run's cost minus the perfect-foresight optimum of the same days, whose stores must end at "
+    "least as full as the agents' run left them (end_storage_mwh in total), so that stored energy counts alike."
+)
 
 
 def write_report(run: SimulationRun, kpis: Kpis, folder: Path) -> Path:
@@ -106,5 +110,5 @@ def _page(run: SimulationRun, kpis: Kpis) -> str:
         "<style>body{font-family:sans-serif;max-width:1000px;margin:auto}td,th{padding:2px 8px;text-align:left}"
         "img{max-width:100%}</style></head>"
         f"<body><h1>{html.escape(title)}</h1><p>{html.escape(settings)}</p>"
-        f"<table>{rows}</table>{images}</body></html>\n"
+        f"<table>{rows}</table><p>{html.escape(REGRET_NOTE)}</p>{images}</body></html>\n"
     )

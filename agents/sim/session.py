@@ -6,19 +6,18 @@ import asyncio
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from importlib.resources import files
 from pathlib import Path
 
 from enertwin import Twin
-from enertwin.agents.events import Proposal, Violation
 from enertwin.agents.policy.engine import PolicyEngine
+from enertwin.agents.policy.sets import with_default_rules
 from enertwin.agents.runtime import open_agent_bus
 from enertwin.agents.sim.kpis import Kpis, kpis
 from enertwin.agents.sim.report import write_report
 from enertwin.agents.sim.simulation import Controls, SimulationConfig, SimulationRun, simulate
-from enertwin.agents.sim.stand_ins import EnvelopePolicy
-from enertwin.kg import namespaces as ns
 
-DEMO_RULE = ns.ID_BASE + "policy/demo-block-second"
+DEMO_POLICY = "demo.ttl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +34,14 @@ def run_session(
 ) -> Session:
     """Simulate ``config`` on the bus at ``bus_url``; KPIs (with regret if ``foresight``) and the report.
 
-    Proposals are judged by the store's active policy set (the default set when none was loaded).
+    Proposals are judged by the store's active policy set (the default set when none was loaded),
+    kill switches and approvals are the store's (see :mod:`enertwin.agents.sim.simulation`).
     """
 
     async def go() -> SimulationRun:
         bus = await open_agent_bus(bus_url)
         try:
-            return await simulate(twin, config, bus, Controls(policy=PolicyEngine(twin)))
+            return await simulate(twin, config, bus)
         finally:
             await bus.close()
 
@@ -68,19 +68,18 @@ def kpi_document(session: Session) -> str:
 
 
 def demo_session(twin: Twin, code: str, start: datetime) -> Session:
-    """Four intervals: the second proposal is blocked by a demo rule, the kill switch is pulled for the third."""
+    """Four intervals: the second proposal is blocked by a demo rule, the kill switch is pulled for the third.
 
-    def block_second(proposal: Proposal) -> list[Violation]:
-        if proposal.id.endswith("-p1"):
-            return [Violation(rule=DEMO_RULE, message="the demo blocks the second proposal", asset=None)]
-        return []
-
+    The rule is ``policies/demo.ttl`` (with the default set's rules), loaded into the store
+    (recorded) and pinned for this run only: the store's active set does not change.
+    """
+    loaded = twin.load_policy(with_default_rules((files("enertwin.policies") / DEMO_POLICY).read_bytes()), DEMO_POLICY)
     config = SimulationConfig(code, start, 4 / 96, horizon=24, faults={2: "kill", 3: "release"})
 
     async def go() -> SimulationRun:
         bus = await open_agent_bus("memory")
         try:
-            return await simulate(twin, config, bus, Controls(policy=EnvelopePolicy(twin, [block_second])))
+            return await simulate(twin, config, bus, Controls(policy=PolicyEngine(twin, loaded.version)))
         finally:
             await bus.close()
 

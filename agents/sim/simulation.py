@@ -4,6 +4,14 @@ The same seed gives the same run: telemetry noise and gaps come from one seeded 
 solver runs on one worker with a deterministic work limit, and event ids derive from the run.
 Faults (a stale meter, a value out of range, schema drift, a kill switch) can be scheduled by
 step, for tests and the demo.
+
+The safety pieces are the real ones on the twin's store: the policy engine, the kill switches
+and the approvals, so what the sandbox blocks, escalates, expires or stops is recorded like a
+live run's (``enertwin report``, ``enertwin approvals list --all``). A scheduled kill pulls the
+agent kill switch of the sandbox's actuator (a global one would stop a live runtime on the same
+store too), as the sandbox's scenario agent, and the run releases what it pulled when it ends.
+Approval deadlines are in plant time: a request no one decided expires at its deadline, which
+the accelerated clock reaches at once, and the safe plan runs.
 """
 
 from __future__ import annotations
@@ -18,24 +26,29 @@ import numpy as np
 
 from enertwin import Twin
 from enertwin.agents.bus.base import Bus
-from enertwin.agents.events import Setpoint, Telemetry
+from enertwin.agents.control.approvals import Approvals
+from enertwin.agents.control.kill_switch import KillSwitches
+from enertwin.agents.events import Telemetry
 from enertwin.agents.loop import AgentLoop, RoundResult
+from enertwin.agents.policy.engine import PolicyEngine
 from enertwin.agents.roles.contracts import ApprovalDesk, PolicyGate, SwitchBoard
-from enertwin.agents.roles.identity import registration
+from enertwin.agents.roles.identity import AgentIdentity, registration
 from enertwin.agents.roles.physics import StepOutcome, apply_step
 from enertwin.agents.roles.records import decision_hash
 from enertwin.agents.runtime import Wiring, build_loop
 from enertwin.agents.settings.values import AgentSettings
 from enertwin.agents.sim.baseline import Baseline, DayAheadBaseline, MeritOrderBaseline
-from enertwin.agents.sim.plant import SandboxPlant
+from enertwin.agents.sim.plant import HeldSetpoints, SandboxPlant
 from enertwin.agents.sim.setup import PortfolioFacts, read_facts
-from enertwin.agents.sim.stand_ins import EnvelopePolicy, MemoryApprovals, MemorySwitches
+from enertwin.kg import namespaces as ns
 from enertwin.kg.errors import InputError
 from enertwin.reasoning.problem import DispatchProblem
 from enertwin.reasoning.solver import SolverSettings
 
 BASELINES = ("merit-order", "day-ahead")
 FAULTS = ("gap", "stale", "out-of-range", "drift", "kill", "release")
+SCENARIO = AgentIdentity("sandbox-scenario", ns.OPERATOR_ROLE, configuration={"faults": list(FAULTS)})
+"""Who pulls and releases the sandbox's scheduled kill switch (registered with the run's agents)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,23 +121,9 @@ class ShadowStep:
     agents_hash: str
 
 
-class ShadowRecorder:
-    """The agents' plant in shadow mode: it holds their setpoints and applies none."""
-
-    def __init__(self, truth: DispatchProblem) -> None:
-        self.truth = truth
-        self.current: dict[str, Setpoint] = {}
-
-    def take(self, setpoints: Mapping[str, Setpoint]) -> None:
-        """Hold them (curtailments last one actuation, as on the plant)."""
-        for unit in self.truth.renewables:
-            self.current.pop(unit.iri, None)
-        self.current.update(setpoints)
-
-
 @dataclass(frozen=True, slots=True)
 class Controls:
-    """The safety pieces the loop uses: the real ones, or the sandbox stand-ins by default."""
+    """The safety pieces the loop uses; each one not given is the real one on the twin's store."""
 
     policy: PolicyGate | None = None
     switches: SwitchBoard | None = None
@@ -159,19 +158,22 @@ async def simulate(
         raise InputError(
             f"the portfolio read covers {base.steps} steps; this run needs {config.steps + config.horizon}"
         )
-    switches = controls.switches or MemorySwitches()
-    policy = controls.policy or EnvelopePolicy(twin)
-    approvals = controls.approvals or MemoryApprovals()
+    own_switches = KillSwitches(twin) if controls.switches is None else None
+    switches = controls.switches or own_switches
+    assert switches is not None
+    policy = controls.policy or PolicyEngine(twin)
+    approvals = controls.approvals or Approvals(twin)
     plant = SandboxPlant(base, facts.emission_factors)
     agent = config.agent or twin.agent_settings(load=True).accelerated()
     wiring = Wiring(bus, run, config.horizon, config.settings, agent)
-    recorder = ShadowRecorder(base) if config.shadow else None
+    recorder = HeldSetpoints(base) if config.shadow else None
     mode = "shadow" if recorder is not None else "sandbox"
     loop = build_loop(twin, base, facts, wiring, (policy, switches, approvals), recorder or plant, mode)
+    scenario = _Scenario(switches, loop.actuator.agent.iri.value, run)
     baseline = _baseline(config, base, loop, config.settings)
     shadow: list[ShadowStep] = []
     now = datetime.now(UTC)
-    twin.record_activities([registration(loop.agents, now, now, run)])
+    twin.record_activities([registration((*loop.agents, SCENARIO), now, now, run)])
     rng = np.random.default_rng(config.seed)
     rounds, switch_events = [], []
     await loop.start()
@@ -179,8 +181,7 @@ async def simulate(
         for offset in range(config.steps):
             at = base.horizon.time_at(offset)
             fault = config.faults.get(offset)
-            if fault in ("kill", "release"):
-                _switch(switches, fault)
+            if fault in ("kill", "release") and scenario.switch(fault, offset):
                 switch_events.append((offset, fault))
             for event in _faulty(plant.telemetry(run, offset, at, config.noise, rng), fault, rng, config.dropout):
                 await bus.publish("telemetry", event)
@@ -196,6 +197,9 @@ async def simulate(
                 plant.step(offset)
     finally:
         await loop.stop()
+        scenario.end()
+        if own_switches is not None:
+            own_switches.close()
     return SimulationRun(config, run, base, plant, rounds, switch_events, shadow)
 
 
@@ -209,11 +213,35 @@ def _baseline(
     return None
 
 
-def _switch(switches: SwitchBoard, fault: str) -> None:
-    pull = getattr(switches, "pull" if fault == "kill" else "release", None)
-    if pull is None:
-        raise InputError("the kill switches given cannot be pulled or released by the simulation")
-    pull("global", None, f"simulated {fault}")
+class _Scenario:
+    """The scheduled kill and release: the agent switch of the sandbox's actuator, pulled as :data:`SCENARIO`."""
+
+    def __init__(self, switches: SwitchBoard, actuator: str, run: str) -> None:
+        self.switches, self.actuator, self.run = switches, actuator, run
+        self.pulled = False
+
+    def switch(self, fault: str, offset: int) -> bool:
+        """Pull (``kill``) or release the switch at step ``offset``; whether it changed (a person's pull stays)."""
+        if not isinstance(self.switches, KillSwitches):
+            raise InputError("the simulation pulls and releases kill switches through KillSwitches only")
+        standing = any(s.scope == "agent" and s.target == self.actuator for s in self.switches.pulled())
+        if fault == "kill" and not standing:
+            why = f"sandbox run {self.run}: kill scheduled at step {offset}"
+            self.switches.pull("agent", self.actuator, why, by=SCENARIO.iri.value)
+            self.pulled = True
+            return True
+        if fault == "release" and standing and self.pulled:
+            why = f"sandbox run {self.run}: release scheduled at step {offset}"
+            self.switches.release("agent", self.actuator, why, by=SCENARIO.iri.value)
+            self.pulled = False
+            return True
+        return False
+
+    def end(self) -> None:
+        """Release a switch the run pulled and did not release: the next run starts with it released."""
+        if self.pulled and isinstance(self.switches, KillSwitches):
+            self.switches.release("agent", self.actuator, f"sandbox run {self.run} ended", by=SCENARIO.iri.value)
+            self.pulled = False
 
 
 def _faulty(events: list[Telemetry], fault: str | None, rng: np.random.Generator, dropout: float) -> list[Telemetry]:

@@ -14,14 +14,16 @@ from typer.testing import CliRunner
 
 from enertwin import Twin
 from enertwin.agents.bus.memory import MemoryBus
+from enertwin.agents.control.approvals import Approvals
+from enertwin.agents.control.kill_switch import KillSwitches
 from enertwin.agents.loop import SUBJECT_POLICIES
+from enertwin.agents.policy.engine import PolicyEngine
 from enertwin.agents.roles.actuator import Actuator
 from enertwin.agents.runtime import Wiring, build_loop
 from enertwin.agents.settings.live import SettingsFollower
 from enertwin.agents.settings.values import SETTINGS, shipped_settings
 from enertwin.agents.sim.plant import SandboxPlant
 from enertwin.agents.sim.simulation import Portfolio, SimulationRun, simulate
-from enertwin.agents.sim.stand_ins import EnvelopePolicy, MemoryApprovals, MemorySwitches
 from enertwin.api.cli import app
 from enertwin.kg import namespaces as ns
 from enertwin.kg.errors import InputError, ValidationError
@@ -149,7 +151,7 @@ def test_a_running_loop_follows_a_change_at_its_next_round(restored: Twin, portf
     base, facts = portfolio.base, portfolio.facts
     settings = SolverSettings(time_limit=5.0, workers=1)
     wiring = Wiring(MemoryBus(SUBJECT_POLICIES), "follow", HORIZON, settings, restored.agent_settings(load=True))
-    safety = (EnvelopePolicy(restored), MemorySwitches(), MemoryApprovals())
+    safety = (PolicyEngine(restored), KillSwitches(restored), Approvals(restored))
     loop = build_loop(restored, base, facts, wiring, safety, SandboxPlant(base, facts.emission_factors), "sandbox")
     assert isinstance(loop.actuator, Actuator)
     follower = SettingsFollower(restored, loop, "follow", 900.0)
