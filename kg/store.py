@@ -143,6 +143,7 @@ class Store:
         self._pinned: dict[NamedNode, NamedNode] | None = None
         self._pinned_versions: dict[NamedNode, NamedNode] | None = None
         self._live_read: tuple[int, dict[NamedNode, NamedNode], dict[NamedNode, NamedNode]] | None = None
+        self._data_read: tuple[int, tuple[NamedNode, ...]] | None = None
         self.collected: list[Violation] = []  # what this open cleaned up after interrupted writes
         if read_only:
             self._check_version()
@@ -291,6 +292,29 @@ class Store:
 
     def _readable(self) -> list[NamedNode]:
         return [META_GRAPH, *self.live().values()]
+
+    def data_graphs(self) -> list[NamedNode]:
+        """The meta graph and the physical graphs of every live graph but ledger records.
+
+        What reads of the portfolio (assets, costs, profiles, policies) need: records name assets
+        but never describe them, and there is one per agent action, so a read over them grows with
+        the ledger. Kept per write generation on an embedded store (it has a thousand records soon).
+        """
+        generation = self.backend.generation if isinstance(self.backend, EmbeddedBackend) else None
+        cached = self._data_read
+        if self._pinned is None and generation is not None and cached is not None and cached[0] == generation:
+            return list(cached[1])
+        graphs = [META_GRAPH, *(p for logical, p in self.live().items() if not is_record_graph(logical))]
+        if self._pinned is None and generation is not None:
+            self._data_read = (generation, tuple(graphs))
+        return graphs
+
+    def query_data(self, query: str, bindings: Bindings | None = None) -> QuerySolutions:
+        """:meth:`query` over :meth:`data_graphs` only: the portfolio's facts without the ledger's records."""
+        try:
+            return self.backend.select(query, bindings, self.data_graphs())
+        except SyntaxError as exc:
+            raise InputError(f"the query is not valid SPARQL: {exc}") from exc
 
     def query(self, query: str, bindings: Bindings | None = None) -> QuerySolutions:
         """Run a SPARQL SELECT over the live graphs, values bound as RDF terms."""

@@ -55,6 +55,8 @@ class SimulationConfig:
     )
     deadlines: Deadlines = field(default_factory=lambda: Deadlines(telemetry=0.05, approval_wait=0.0))
     shadow: str | None = None  # a baseline (merit-order, day-ahead): only it is actuated, the agents decide beside it
+    burst_rounds: int = 32  # agent records are appended once per this many rounds (a crash loses at most these)
+    burst_seconds: float = 10.0  # … or once this many wall seconds passed since the oldest one held
 
     @property
     def steps(self) -> int:
@@ -173,6 +175,7 @@ async def simulate(
     twin.record_activities([registration(loop.agents, now, now, run)])
     rng = np.random.default_rng(config.seed)
     rounds, switch_events = [], []
+    held = twin.hold_records(config.burst_rounds, config.burst_seconds)
     await loop.start()
     try:
         for offset in range(config.steps):
@@ -194,6 +197,7 @@ async def simulate(
             else:
                 plant.step(offset)
     finally:
+        twin.release_records(held)
         await loop.stop()
     return SimulationRun(config, run, base, plant, rounds, switch_events, shadow)
 
