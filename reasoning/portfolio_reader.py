@@ -112,7 +112,7 @@ def read_problem(
 
 def _rows(store: Store, query: str, bindings: Bindings | None = None, subject: str | None = None) -> list[Row]:
     """The typed rows of one of this module's queries."""
-    return read_rows(store.query_data(load_query(_PACKAGE, query), bindings), subject, PROPERTIES, query)
+    return read_rows(store.data_rows(load_query(_PACKAGE, query), bindings), subject, PROPERTIES, query)
 
 
 def reference_grids(store: Store) -> list[str]:

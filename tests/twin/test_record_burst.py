@@ -11,6 +11,7 @@ from pyoxigraph import BlankNode, NamedNode
 from enertwin import InputError, Twin, ValidationError
 from enertwin.kg import namespaces as ns
 from enertwin.kg.provenance.record import ActivityRecord
+from enertwin.kg.queries import load_query
 from enertwin.kg.store import META_GRAPH
 
 ACTION = NamedNode(ns.ID_BASE + "proposal/burst-test")
@@ -102,3 +103,17 @@ def test_portfolio_reads_leave_the_ledger_records_out(tmp_path: Path) -> None:
         assert META_GRAPH in data and store.live()[NamedNode(ns.GRAPH_BASE + "costs")] in data
         fuels = {row["fuel"] for row in twin.costs().rows}  # a shipped query over the data graphs
         assert len(fuels) >= 5
+
+
+def test_rows_read_again_are_new_after_a_write(tmp_path: Path) -> None:
+    query = load_query("enertwin.kg", "cost_table.rq")
+    with Twin.open(tmp_path / "store") as twin:
+        store = twin._store
+
+        def gas() -> set[float]:
+            return {float(r["marginal_eur_per_mwh"].value) for r in store.data_rows(query) if "gas" in str(r["fuel"])}
+
+        assert gas() == gas() == {48.0}
+        shipped = Twin.cost_model_turtle()
+        twin.load_costs(shipped.replace(b'et:marginalCost "48.0"', b'et:marginalCost "30.0"'), "cheaper gas")
+        assert gas() == {30.0}
