@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 
 import pandas as pd
-from pyoxigraph import Literal, NamedNode, Quad, QuerySolutions, RdfFormat
+from pyoxigraph import Literal, NamedNode, Quad, QuerySolution, QuerySolutions, RdfFormat
 from pyoxigraph import Store as PyoxigraphStore
 
 from enertwin.kg import namespaces as ns
@@ -28,7 +28,7 @@ from enertwin.kg.backend_embedded import EmbeddedBackend
 from enertwin.kg.backend_remote import RemoteBackend
 from enertwin.kg.errors import CommitConflict, InputError, OntologyVersionError, StoreError, ValidationError
 from enertwin.kg.provenance.canonical import canonical_hash
-from enertwin.kg.queries import Bindings, load_query
+from enertwin.kg.queries import TERM_TYPES, Bindings, Term, load_query
 from enertwin.kg.remote_series import open_remote_series
 from enertwin.kg.series import SeriesStore
 from enertwin.kg.series_base import Series
@@ -143,6 +143,11 @@ class Store:
         self._pinned: dict[NamedNode, NamedNode] | None = None
         self._pinned_versions: dict[NamedNode, NamedNode] | None = None
         self._live_read: tuple[int, dict[NamedNode, NamedNode], dict[NamedNode, NamedNode]] | None = None
+        self._data_read: tuple[int, tuple[NamedNode, ...]] | None = None
+        self._rows_read: tuple[int, dict[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], list[QuerySolution]]] = (
+            -1,
+            {},
+        )
         self.collected: list[Violation] = []  # what this open cleaned up after interrupted writes
         if read_only:
             self._check_version()
@@ -291,6 +296,46 @@ class Store:
 
     def _readable(self) -> list[NamedNode]:
         return [META_GRAPH, *self.live().values()]
+
+    def data_graphs(self) -> list[NamedNode]:
+        """The meta graph and the physical graphs of every live graph but ledger records.
+
+        What reads of the portfolio (assets, costs, profiles, policies) need: records name assets
+        but never describe them, and there is one per agent action, so a read over them grows with
+        the ledger. Kept per write generation on an embedded store (it has a thousand records soon).
+        """
+        generation = self.backend.generation if isinstance(self.backend, EmbeddedBackend) else None
+        cached = self._data_read
+        if self._pinned is None and generation is not None and cached is not None and cached[0] == generation:
+            return list(cached[1])
+        graphs = [META_GRAPH, *(p for logical, p in self.live().items() if not is_record_graph(logical))]
+        if self._pinned is None and generation is not None:
+            self._data_read = (generation, tuple(graphs))
+        return graphs
+
+    def data_rows(self, query: str, bindings: Bindings | None = None) -> list[QuerySolution]:
+        """:meth:`query_data` read whole; an embedded store answers it again from memory until its next write.
+
+        A run reads the same portfolio several times (its days, then each check of them): the facts
+        did not change unless the store was written (each write moves the backend's generation).
+        """
+        generation = self.backend.generation if isinstance(self.backend, EmbeddedBackend) else None
+        if generation is None or self._pinned is not None:
+            return list(self.query_data(query, bindings))
+        if self._rows_read[0] != generation:
+            self._rows_read = (generation, {})
+        key = (query, tuple(sorted((k, _binding_key(v)) for k, v in (bindings or {}).items())))
+        found = self._rows_read[1].get(key)
+        if found is None:
+            found = self._rows_read[1][key] = list(self.query_data(query, bindings))
+        return list(found)
+
+    def query_data(self, query: str, bindings: Bindings | None = None) -> QuerySolutions:
+        """:meth:`query` over :meth:`data_graphs` only: the portfolio's facts without the ledger's records."""
+        try:
+            return self.backend.select(query, bindings, self.data_graphs())
+        except SyntaxError as exc:
+            raise InputError(f"the query is not valid SPARQL: {exc}") from exc
 
     def query(self, query: str, bindings: Bindings | None = None) -> QuerySolutions:
         """Run a SPARQL SELECT over the live graphs, values bound as RDF terms."""
@@ -949,3 +994,8 @@ def _sha256(data: bytes | Path) -> str:
 
 def _warnings(violations: list[Violation]) -> tuple[Violation, ...]:
     return tuple(v for v in violations if v.severity is not Severity.VIOLATION)
+
+
+def _binding_key(value: Term | Sequence[Term]) -> tuple[str, ...]:
+    """A bound value as text, for a cache key (a term, or a set of them)."""
+    return (str(value),) if isinstance(value, TERM_TYPES) else tuple(str(v) for v in value)

@@ -112,7 +112,7 @@ def read_problem(
 
 def _rows(store: Store, query: str, bindings: Bindings | None = None, subject: str | None = None) -> list[Row]:
     """The typed rows of one of this module's queries."""
-    return read_rows(store.query(load_query(_PACKAGE, query), bindings), subject, PROPERTIES, query)
+    return read_rows(store.data_rows(load_query(_PACKAGE, query), bindings), subject, PROPERTIES, query)
 
 
 def reference_grids(store: Store) -> list[str]:
@@ -122,7 +122,7 @@ def reference_grids(store: Store) -> list[str]:
 
 
 def _require_grid(store: Store, grid: str) -> None:
-    rows = list(store.query(load_query(_PACKAGE, "dispatch_grid.rq"), {"grid": NamedNode(grid)}))
+    rows = list(store.query_data(load_query(_PACKAGE, "dispatch_grid.rq"), {"grid": NamedNode(grid)}))
     if not rows:
         raise InputError(f"no grid <{grid}> in the store: import it first (`enertwin import simbench CODE`)")
 
@@ -384,7 +384,7 @@ def grid_prices(row: Row, grid: str) -> bool:
 
 
 def _require_reference(store: Store, grid: str, market: str) -> None:
-    if not list(store.query(load_query(_PACKAGE, "dispatch_grid.rq"), {"grid": NamedNode(grid)})):
+    if not list(store.query_data(load_query(_PACKAGE, "dispatch_grid.rq"), {"grid": NamedNode(grid)})):
         raise InputError(
             f"market <{market}> takes its price from the merit order of grid <{grid}>, which is not in the store: "
             "import it first"

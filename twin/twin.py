@@ -70,6 +70,7 @@ from enertwin.reasoning.explain import Explanation, explain
 from enertwin.reasoning.portfolio_reader import read_problem, reference_grids
 from enertwin.reasoning.problem import DispatchProblem
 from enertwin.reasoning.replay import ReplayOutcome, replay
+from enertwin.record_burst import RecordBurst
 from enertwin.requests import OptimiseRequest
 
 Progress = Callable[[str, float], None]
@@ -145,6 +146,7 @@ class Twin:
         self._lock = threading.RLock()
         self._subscribers = Subscribers()
         self._jobs: list[OptimiseJob] = []
+        self._burst: RecordBurst | None = None
 
     @classmethod
     def open(
@@ -177,6 +179,8 @@ class Twin:
         for job in self._jobs:
             job.wait()
         with self._lock:
+            if self._burst is not None:  # records still held: stored before the store closes
+                self.release_records(self._burst)
             self._store.close()
 
     @contextmanager
@@ -269,9 +273,13 @@ class Twin:
         with self._holding() as store:
             return store.series.read(key, start, count)
 
+    def shipped_query(self, package: str, name: str, bindings: Bindings | None = None) -> Table:
+        """Rows of a query shipped in ``package`` (an ``.rq`` file) over the data graphs, not the ledger's records."""
+        return self._table(package, name, bindings)
+
     def _table(self, package: str, name: str, bindings: Bindings | None = None) -> Table:
         with self._holding() as store:
-            solutions = store.query(load_query(package, name), bindings)
+            solutions = store.query_data(load_query(package, name), bindings)
             columns = [v.value for v in solutions.variables]
             return Table(columns, [{c: to_python(s[c]) for c in columns} for s in solutions])
 
@@ -505,7 +513,37 @@ class Twin:
     # --- issue 12: loop ---
 
     def record_activities(self, activities: Sequence[ActivityRecord]) -> list[Receipt]:
-        """Append an agent's burst of records (a round's proposal, actuation, incidents) in one commit."""
+        """Append an agent's burst of records (a round's proposal, actuation, incidents) in one commit.
+
+        While records are held (:meth:`hold_records`) they join the held burst instead, and no receipt is returned.
+        """
+        with self._holding():
+            if self._burst is not None:
+                self._burst.add(activities, closes_round=True)
+                return []
+            return self.ledger.append_many(activities)
+
+    def hold_records(self, rounds: int, seconds: float) -> RecordBurst:
+        """Hold agents' records for up to ``rounds`` rounds or ``seconds``, then append them in one commit.
+
+        Held: :meth:`record_activities` (each call closes a round) and :meth:`policy_verdicts`.
+        :meth:`release_records` flushes and stops holding.
+        """
+        with self._holding():
+            if self._burst is not None:
+                raise InputError("records are already held for another run; release them first")
+            self.ledger  # noqa: B018 (no signing key: fail now, not at the first flush)
+            self._burst = RecordBurst(self._append_held, rounds, seconds)
+            return self._burst
+
+    def release_records(self, burst: RecordBurst) -> list[Receipt]:
+        """Append what ``burst`` still holds and stop holding records."""
+        with self._holding():
+            if self._burst is burst:
+                self._burst = None
+            return burst.flush()
+
+    def _append_held(self, activities: Sequence[ActivityRecord]) -> list[Receipt]:
         with self._holding():
             return self.ledger.append_many(activities)
 
@@ -556,10 +594,17 @@ class Twin:
     # --- issue 12: policy ---
 
     def policy_verdicts(self, verdicts: Sequence[PolicyVerdictRecord]) -> list[Receipt]:
-        """Record several verdicts in one commit (a burst of proposals)."""
+        """Record several verdicts in one commit (a burst of proposals).
+
+        While records are held (:meth:`hold_records`) they join the round's burst, and no receipt is returned.
+        """
         with self._holding():
             identity = self.ledger.signer.identity
-            return self.ledger.append_many([policy_verdict_activity(identity, *v) for v in verdicts])
+            activities = [policy_verdict_activity(identity, *v) for v in verdicts]
+            if self._burst is not None:  # the round's records follow; they close it
+                self._burst.add(activities, closes_round=False)
+                return []
+            return self.ledger.append_many(activities)
 
     def policy_asset_facts(self, assets: Sequence[NamedNode]) -> Table:
         """What the policies read of some assets (``agents/policy/asset_facts.rq``): ratings, capacity, fuel, ramp."""

@@ -10,9 +10,10 @@ is kept as the plan a fallback can follow.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import overload
 
 import numpy as np
 
@@ -35,13 +36,44 @@ class Plan:
     """A solved horizon: setpoints per step from the run's interval ``first_step`` on."""
 
     first_step: int
-    steps: tuple[tuple[Setpoint, ...], ...]
+    steps: Sequence[tuple[Setpoint, ...]]
     cost_eur: float
 
     def at(self, step: int) -> tuple[Setpoint, ...] | None:
         """The planned setpoints of the run's interval ``step``, if the plan covers it."""
         offset = step - self.first_step
         return self.steps[offset] if 0 <= offset < len(self.steps) else None
+
+
+class PlannedSteps(Sequence[tuple[Setpoint, ...]]):
+    """A schedule's setpoints per step, made when a step is first asked for.
+
+    A round uses its first step; the rest of the horizon only when a fallback follows the plan, so
+    building the setpoints of all 96 steps every round (a few thousand events) is mostly wasted.
+    """
+
+    def __init__(self, problem: DispatchProblem, schedule: Schedule) -> None:
+        self._problem, self._schedule = problem, schedule
+        self._made: dict[int, tuple[Setpoint, ...]] = {}
+
+    def __len__(self) -> int:
+        return self._problem.steps
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[Setpoint, ...]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[Setpoint, ...]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[Setpoint, ...] | Sequence[tuple[Setpoint, ...]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        t = index + len(self) if index < 0 else index
+        if not 0 <= t < len(self):
+            raise IndexError(index)
+        if t not in self._made:
+            self._made[t] = setpoints(self._problem, self._schedule, t)
+        return self._made[t]
 
 
 class Optimizer:
@@ -95,11 +127,7 @@ class Optimizer:
         result = self._solve(problem)
         if result.schedule is None:
             return None
-        plan = Plan(
-            offset,
-            tuple(setpoints(problem, result.schedule, t) for t in range(problem.steps)),
-            schedule_cost(problem, result.schedule),
-        )
+        plan = Plan(offset, PlannedSteps(problem, result.schedule), schedule_cost(problem, result.schedule))
         s = result.schedule
         first_cost = planned_step_cost(problem, s, 0)
         proposal = Proposal(

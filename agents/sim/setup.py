@@ -10,7 +10,6 @@ from enertwin import Twin
 from enertwin.agents.roles.forecaster import ProfiledAsset
 from enertwin.agents.roles.telemetry_ingest import AssetLimit, limits_from_rows
 from enertwin.kg.errors import InputError
-from enertwin.kg.queries import load_query
 from enertwin.reasoning.problem import DispatchProblem
 
 
@@ -25,7 +24,7 @@ class PortfolioFacts:
 
 def read_facts(twin: Twin, problem: DispatchProblem) -> PortfolioFacts:
     """Limits (``asset_limits.rq``), the profiled assets and each thermal unit's emission factor (cost table)."""
-    rows = twin.query(load_query("enertwin.agents.roles", "asset_limits.rq"), {"grid": NamedNode(problem.grid)}).rows
+    rows = twin.shipped_query("enertwin.agents.roles", "asset_limits.rq", {"grid": NamedNode(problem.grid)}).rows
     limits = tuple(limits_from_rows(rows))
     nominal = {limit.asset: limit.nominal_mw for limit in limits}
     profiled = tuple(ProfiledAsset(u.iri, nominal.get(u.iri, 0.0), u.profile) for u in problem.loads) + tuple(

@@ -68,6 +68,8 @@ class SimulationConfig:
     )
     agent: AgentSettings | None = None  # None: the store's agent settings, in accelerated time
     shadow: str | None = None  # a baseline (merit-order, day-ahead): only it is actuated, the agents decide beside it
+    burst_rounds: int = 32  # agent records are appended once per this many rounds (a crash loses at most these)
+    burst_seconds: float = 10.0  # … or once this many wall seconds passed since the oldest one held
 
     @property
     def steps(self) -> int:
@@ -176,6 +178,7 @@ async def simulate(
     twin.record_activities([registration((*loop.agents, SCENARIO), now, now, run)])
     rng = np.random.default_rng(config.seed)
     rounds, switch_events = [], []
+    held = twin.hold_records(config.burst_rounds, config.burst_seconds)
     await loop.start()
     try:
         for offset in range(config.steps):
@@ -196,6 +199,7 @@ async def simulate(
             else:
                 plant.step(offset)
     finally:
+        twin.release_records(held)
         await loop.stop()
         scenario.end()
         if own_switches is not None:
