@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pyoxigraph import NamedNode
 
@@ -20,7 +20,9 @@ from enertwin.agents.control.instants import instant
 from enertwin.agents.events import Setpoint
 from enertwin.kg.queries import load_query
 from enertwin.reasoning.problem import DispatchProblem, ThermalUnit
-from enertwin.twin import Twin
+
+if TYPE_CHECKING:  # the Twin reads the agents' settings, whose deadlines the coordinator (our user) defines
+    from enertwin.twin import Twin
 
 PlanSource = Literal["approved-schedule", "conservative"]
 

@@ -144,7 +144,8 @@ def test_each_round_publishes_the_forecasts_it_planned_on(twin: Twin, portfolio:
     forecasts = [e for e in heard if isinstance(e, Forecast)]
     assert [f.start for f in forecasts] == [r.at for r in result.rounds]
     base = portfolio.base
-    same = SeasonalNaive(portfolio.facts.profiled, twin.read_series_many, base.horizon.first_step, base.steps)
+    season = twin.agent_settings().season_steps
+    same = SeasonalNaive(portfolio.facts.profiled, twin.read_series_many, base.horizon.first_step, base.steps, season)
     for offset, forecast in enumerate(forecasts):
         assert forecast.step_minutes == 15 and forecast.model == "seasonal-naive/1.0"
         assert forecast.source == same.agent.iri.value
